@@ -1,0 +1,23 @@
+"""autoencoders: build, train, apply and understand autoencoders with PyTorch.
+
+>>> from autoencoders import AutoEncoder
+>>> from autoencoders.data import load_dataset
+>>> digits = load_dataset("digits")
+>>> ae = AutoEncoder("conv", epochs=2, random_state=0).fit(digits.X)
+>>> codes = ae.transform(digits.X)          # the encoder on its own
+>>> images = ae.inverse_transform(codes)    # the decoder on its own
+"""
+
+__version__ = "0.1.0"
+
+from autoencoders.errors import AutoencodersError, DataError, ModelFileError, TrainingError
+from autoencoders.estimator import AutoEncoder
+
+__all__ = [
+    "AutoEncoder",
+    "AutoencodersError",
+    "DataError",
+    "ModelFileError",
+    "TrainingError",
+    "__version__",
+]

@@ -1,0 +1,3 @@
+from autoencoders.cli import main
+
+main()

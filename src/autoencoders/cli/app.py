@@ -1,0 +1,56 @@
+"""The ``autoencoders`` command group and how it reports errors.
+
+A user's mistake (bad file, bad option, bad model directory) is one line on stderr
+and exit code 2, never a traceback; only bugs keep theirs.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import click
+from sklearn.utils._param_validation import InvalidParameterError
+
+from autoencoders import __version__
+from autoencoders.errors import AutoencodersError
+
+EXIT_USAGE = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="autoencoders")
+def cli() -> None:
+    """Train, apply and inspect autoencoders.
+
+    \b
+    Start with the demo, which trains two models on the bundled digits:
+      autoencoders demo
+    Then train your own:
+      autoencoders train mnist --model conv --noise gaussian:0.5 --epochs 5 --out runs/denoiser
+    """
+
+
+def fail(message: str) -> None:
+    click.echo(f"autoencoders: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    warnings.simplefilter("default")
+    warnings.formatwarning = lambda message, category, *args, **kwargs: (
+        f"autoencoders: warning: {message}\n"
+    )
+    try:
+        cli.main(args=argv, prog_name="autoencoders", standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("interrupted")
+    except click.ClickException as error:
+        fail(error.format_message())
+    except (AutoencodersError, InvalidParameterError) as error:
+        fail(str(error).strip().splitlines()[0])
+    except KeyboardInterrupt:
+        fail("interrupted")
+    except MemoryError:
+        fail("out of memory; use a smaller --batch-size or --limit the data")

@@ -1,0 +1,314 @@
+"""The commands: train, evaluate, encode, decode, reconstruct, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from autoencoders.cli.app import cli
+from autoencoders.cli.options import data_options, int_list, read_data
+from autoencoders.cli.outputs import write_output
+from autoencoders.data import BUILTIN_DATASETS
+from autoencoders.estimator import AutoEncoder
+from autoencoders.runs import evaluate_run, train_run
+from autoencoders.training import Corruption
+
+RUN = click.argument("run", type=click.Path())
+OUTPUT = click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="File to write: .npy, .npz or .csv; a name without suffix is a folder of PNG images.",
+)
+
+
+def _noise(ctx, param, value: str | None) -> str | None:
+    if value is not None:
+        Corruption.parse(value)  # fail before any work is done
+    return value
+
+
+def _summary(metrics: dict) -> str:
+    parts = [
+        f"{name.upper()} {value:.4g}"
+        for name, value in metrics.items()
+        if name in ("bce", "mse", "psnr")
+    ]
+    return ", ".join(parts)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  autoencoders train digits --model conv --epochs 100 --out runs/conv
+  autoencoders train mnist --model dense --latent-dim 32 --epochs 50 --out runs/shallow
+  autoencoders train mnist --model deep --out runs/deep
+  autoencoders train mnist --model conv --noise gaussian:0.5 --batch-size 128 --out runs/denoise
+  autoencoders train table.csv --label-column class --hidden 16 --latent-dim 4 --out runs/tab
+  autoencoders train gray/ --target color/ --model conv --out runs/colorize
+"""
+)
+@click.argument("data")
+@click.option(
+    "--model",
+    type=click.Choice(["dense", "deep", "conv"]),
+    default="dense",
+    show_default=True,
+    help="dense (784-32-784 by default), deep (128-64-32), conv.",
+)
+@click.option(
+    "--latent-dim",
+    type=click.IntRange(1, 1_000_000),
+    help="Code size [default: 32 for dense models; conv keeps its spatial code].",
+)
+@click.option("--hidden", callback=int_list, help="Hidden sizes of a dense encoder, e.g. 128,64.")
+@click.option(
+    "--filters",
+    callback=int_list,
+    default="32,32",
+    show_default=True,
+    help="Channels of the conv encoder's blocks.",
+)
+@click.option(
+    "--activation",
+    default="relu",
+    show_default=True,
+    type=click.Choice(["relu", "tanh", "sigmoid", "elu", "gelu", "linear"]),
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["auto", "bce", "mse"]),
+    default="auto",
+    show_default=True,
+    help="auto: BCE for data in [0, 1], else MSE.",
+)
+@click.option(
+    "--noise", callback=_noise, help="Train a denoiser: gaussian:SIGMA, salt-pepper:P or mask:P."
+)
+@click.option(
+    "--optimizer", type=click.Choice(["adam", "adadelta", "sgd"]), default="adam", show_default=True
+)
+@click.option(
+    "--lr",
+    "learning_rate",
+    type=click.FloatRange(0, 10, min_open=True),
+    help="Learning rate [default: adam 1e-3, adadelta 1.0, sgd 1e-2].",
+)
+@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=256, show_default=True)
+@click.option("--epochs", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
+@click.option(
+    "--validation-split",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    help="Fraction of the training data held out to report val_loss.",
+)
+@click.option(
+    "--early-stopping",
+    type=click.IntRange(1),
+    metavar="PATIENCE",
+    help="Stop after PATIENCE epochs without improvement; keep the best weights.",
+)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--target", help="Paired training: the DATA to reconstruct (same samples).")
+@click.option(
+    "--test",
+    "test_spec",
+    help="Held-out DATA for the metrics [default: the "
+    "test split of a built-in dataset, else the training data].",
+)
+@click.option("--out", required=True, type=click.Path(), help="Run directory to create.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@data_options
+def train(data, target, test_spec, out, overwrite, quiet, **options) -> None:
+    """Train an autoencoder on DATA and write a run directory with model and report.
+
+    DATA is digits, mnist, fashion-mnist, a .npy/.npz/.csv file or a folder of images.
+    """
+    data_args = {k: options.pop(k) for k in ("data_dir", "label_column", "image_size", "limit")}
+    train_data = read_data(data, "train", dict(data_args))
+    target_data = read_data(target, "train", dict(data_args)) if target else None
+    if test_spec:
+        test_data = read_data(test_spec, "test", dict(data_args))
+    elif data in BUILTIN_DATASETS:
+        test_data = read_data(data, "test", dict(data_args))
+    else:
+        test_data = None
+    estimator = AutoEncoder(
+        options.pop("model"), random_state=options.pop("seed"), verbose=0 if quiet else 1, **options
+    )
+    run = train_run(
+        estimator, train_data, out, test=test_data, target=target_data, overwrite=overwrite
+    )
+    metrics = run.metrics
+    click.echo(f"evaluated on {metrics['evaluated_on']}: {_summary(metrics['reconstruction'])}")
+    if "denoising" in metrics:
+        click.echo(
+            f"denoising ({estimator.noise}): {_summary(metrics['denoising'])} "
+            f"(noisy input PSNR {metrics['denoising'].get('noisy_psnr', float('nan')):.4g})"
+        )
+    click.echo(f"report: {Path(out) / 'report.html'}")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  autoencoders evaluate runs/conv digits
+  autoencoders evaluate runs/denoise mnist --noise gaussian:0.5 -o metrics.json
+"""
+)
+@RUN
+@click.argument("data")
+@click.option(
+    "--split",
+    type=click.Choice(["train", "test", "all"]),
+    default="test",
+    show_default=True,
+    help="Split of a built-in dataset.",
+)
+@click.option("--noise", callback=_noise, help="Also measure denoising of this corruption.")
+@click.option("-o", "--output", type=click.Path(), help="Also write the metrics as JSON here.")
+@data_options
+def evaluate(run, data, split, noise, output, **options) -> None:
+    """Measure how well a saved model reconstructs DATA (BCE, MSE, PSNR), as JSON."""
+    estimator = AutoEncoder.load(run)
+    dataset = read_data(data, split, options)
+    metrics = evaluate_run(estimator, dataset)
+    if noise:
+        metrics["denoising"] = estimator.evaluate(dataset.X, noise=noise)
+    text = json.dumps(metrics, indent=2)
+    if output:
+        write_output_text(output, text)
+    click.echo(text)
+
+
+def write_output_text(path: str, text: str) -> None:
+    from autoencoders.errors import DataError
+    from autoencoders.persistence import atomic_write_bytes
+
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(Path(path), (text + "\n").encode())
+    except OSError as error:
+        raise DataError(f"{path}: cannot write ({error.strerror})") from None
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  autoencoders encode runs/shallow mnist -o codes.npy
+  autoencoders encode runs/tab table.csv --label-column class -o codes.csv
+"""
+)
+@RUN
+@click.argument("input_data", metavar="INPUT")
+@OUTPUT
+@click.option(
+    "--split",
+    type=click.Choice(["train", "test", "all"]),
+    default="test",
+    show_default=True,
+    help="Split of a built-in dataset.",
+)
+@data_options
+def encode(run, input_data, output, split, **options) -> None:
+    """Encode INPUT with a saved model's encoder: one code per sample."""
+    estimator = AutoEncoder.load(run)
+    codes = estimator.transform(read_data(input_data, split, options).X)
+    click.echo(f"wrote {write_output(output, codes)}")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  autoencoders decode runs/shallow codes.npy -o decoded.npy
+  autoencoders decode runs/shallow codes.npy -o decoded_images
+"""
+)
+@RUN
+@click.argument("codes", type=click.Path())
+@OUTPUT
+def decode(run, codes, output) -> None:
+    """Decode CODES (.npy/.npz/.csv, one code per row) with a saved model's decoder."""
+    estimator = AutoEncoder.load(run)
+    decoded = estimator.inverse_transform(read_data(codes, "all", {}).X)
+    click.echo(f"wrote {write_output(output, decoded, images01=_images01(estimator, decoded))}")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  autoencoders reconstruct runs/conv digits -o reconstructions
+  autoencoders reconstruct runs/denoise noisy.npy -o denoised.npy
+  autoencoders reconstruct runs/denoise mnist --noise gaussian:0.5 -o denoised
+"""
+)
+@RUN
+@click.argument("input_data", metavar="INPUT")
+@OUTPUT
+@click.option(
+    "--split",
+    type=click.Choice(["train", "test", "all"]),
+    default="test",
+    show_default=True,
+    help="Split of a built-in dataset.",
+)
+@click.option("--noise", callback=_noise, help="Corrupt INPUT first (seeded), to see denoising.")
+@data_options
+def reconstruct(run, input_data, output, split, noise, **options) -> None:
+    """Pass INPUT through a saved model (a denoising model cleans it up)."""
+    estimator = AutoEncoder.load(run)
+    X = read_data(input_data, split, options).X
+    if noise:
+        X = estimator.corrupt(X, noise)
+    result = estimator.predict(X)
+    click.echo(f"wrote {write_output(output, result, images01=_images01(estimator, result))}")
+
+
+def _images01(estimator: AutoEncoder, outputs):
+    """The outputs as images in [0, 1] when the model produces images, else None."""
+    if len(estimator.output_shape_) != 3:
+        return None
+    shown = estimator.target_scaler_.transform(outputs)
+    return shown[:, None] if shown.ndim == 3 else shown
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  autoencoders demo
+  autoencoders demo --data mnist --epochs 3 --out runs/demo-mnist
+"""
+)
+@click.option(
+    "--data",
+    default="digits",
+    show_default=True,
+    type=click.Choice(["digits", "mnist", "fashion-mnist"]),
+)
+@click.option("--out", default="runs/demo", show_default=True, type=click.Path())
+@click.option("--epochs", type=click.IntRange(1, 10_000), help="Override the epochs per model.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Folder with the MNIST files (else $AUTOENCODERS_DATA or the cache).",
+)
+@click.option("-q", "--quiet", is_flag=True)
+def demo(data, out, epochs, data_dir, quiet) -> None:
+    """Train a convolutional and a denoising autoencoder and write an HTML report."""
+    from autoencoders.demo import run_demo
+
+    runs = run_demo(data, out, epochs=epochs, data_dir=data_dir, verbose=0 if quiet else 1)
+    for run in runs:
+        m = run.metrics
+        line = f"{run.path.name}: test {_summary(m['reconstruction'])}"
+        if "denoising" in m:
+            line += (
+                f"; denoised PSNR {m['denoising']['psnr']:.4g} dB "
+                f"(noisy {m['denoising']['noisy_psnr']:.4g} dB)"
+            )
+        click.echo(line)
+    click.echo(f"report: {Path(out) / 'report.html'}")

@@ -1,0 +1,71 @@
+"""Options shared by several commands, and the parsers behind them."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+from autoencoders.data import Dataset, load_dataset
+
+
+def int_list(ctx, param, value: str | None) -> tuple[int, ...] | None:
+    """``"128,64"`` → ``(128, 64)``; empty string → ``()``."""
+    if value is None:
+        return None
+    try:
+        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers") from None
+    if any(s < 1 or s > 1_000_000 for s in sizes):
+        raise click.BadParameter(f"{value!r}: sizes must be between 1 and 1000000")
+    return sizes
+
+
+def image_size(ctx, param, value: str | None) -> tuple[int, int] | None:
+    """``"28"`` or ``"32x48"`` (height × width)."""
+    if value is None:
+        return None
+    parts = value.lower().split("x")
+    try:
+        height, width = (int(parts[0]), int(parts[-1])) if len(parts) <= 2 else (0, 0)
+    except ValueError:
+        height = width = 0
+    if not (1 <= height <= 8192 and 1 <= width <= 8192):
+        raise click.BadParameter(f"{value!r}: use SIZE or HEIGHTxWIDTH, e.g. 28 or 32x48")
+    return height, width
+
+
+def data_options(command):
+    """How a DATA argument is read: ``--data-dir``, ``--label-column``, ``--image-size``…"""
+
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False),
+        help="Folder holding MNIST / Fashion-MNIST files (else $AUTOENCODERS_DATA, "
+        "then the cache, then a download).",
+    )
+    @click.option("--label-column", help="CSV column (name or index) holding labels, not features.")
+    @click.option(
+        "--image-size",
+        callback=image_size,
+        help="Resize a folder's images to SIZE or HxW (default: their common size).",
+    )
+    @click.option("--limit", type=click.IntRange(1), help="Use only the first N samples.")
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def read_data(spec: str, split: str, options: dict) -> Dataset:
+    """Load DATA with the shared options popped from a command's keyword arguments."""
+    return load_dataset(
+        spec,
+        split,
+        data_dir=options.pop("data_dir", None),
+        label_column=options.pop("label_column", None),
+        image_size=options.pop("image_size", None),
+        limit=options.pop("limit", None),
+    )

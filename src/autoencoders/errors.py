@@ -1,0 +1,25 @@
+"""The errors a user can cause, each carrying a one-line message.
+
+The CLI prints ``str(error)`` on stderr and exits with code 2; anything that is
+not an :class:`AutoencodersError` is a bug and keeps its traceback.
+"""
+
+
+class AutoencodersError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class DataError(AutoencodersError, ValueError):
+    """Data that is missing, unreadable, malformed or of the wrong shape."""
+
+
+class ModelFileError(AutoencodersError, ValueError):
+    """A saved model directory that is missing, damaged or inconsistent."""
+
+
+class TrainingError(AutoencodersError, RuntimeError):
+    """Training that cannot go on (for instance a loss that became NaN)."""
+
+
+class ParameterError(AutoencodersError, ValueError):
+    """An option or parameter value that cannot be used."""

@@ -1,0 +1,430 @@
+"""The scikit-learn face of the toolkit: ``AutoEncoder().fit(X).transform(X)``."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from autoencoders.data import Scaler, fit_scaler
+from autoencoders.errors import DataError
+from autoencoders.metrics import reconstruction_metrics
+from autoencoders.models import ModelConfig, available_models, build_model, code_shape
+from autoencoders.models.base import glorot_init_
+from autoencoders.training import Corruption, ReconstructionLoss, TrainConfig, Trainer
+
+DEFAULT_HIDDEN = {"deep": (128, 64)}
+DEFAULT_LATENT = {"dense": 32, "deep": 32}
+INFERENCE_BATCH = 4096
+
+
+class TrainingWarning(UserWarning):
+    """Training stopped before the last epoch for a reason the user should know."""
+
+
+class AutoEncoder(TransformerMixin, BaseEstimator):
+    """An autoencoder with scikit-learn's contract.
+
+    ``transform`` encodes (the encoder on its own), ``inverse_transform`` decodes
+    (the decoder on its own), ``predict`` reconstructs and ``score_samples`` gives the
+    negative reconstruction error of each sample (higher is more normal).
+
+    Parameters
+    ----------
+    model : {"dense", "deep", "conv"}
+        ``dense`` with no ``hidden`` is the classic shallow 784-32-784; ``deep`` defaults
+        to hidden sizes (128, 64); ``conv`` is the Conv+MaxPool ×2 / Conv+UpSampling ×2
+        model of the Keras denoising tutorial.
+    latent_dim : int or None
+        Size of the code. None means 32 for dense models and, for ``conv``, the
+        spatial feature map of the classic model (no dense bottleneck).
+    hidden : tuple of int or None
+        Hidden layer sizes of dense encoders (mirrored in the decoder).
+    filters : tuple of int
+        Channels of the conv encoder's blocks (mirrored in the decoder).
+    loss : {"auto", "bce", "mse"}
+        ``auto`` is binary cross-entropy for data scaled to [0, 1], else MSE.
+    noise : str or None
+        Corruption for a denoising autoencoder: ``gaussian:σ``, ``salt-pepper:p``,
+        ``mask:p``; drawn afresh for every batch.
+    scaling : {"auto", "minmax", "standard", "none"}
+        ``auto`` maps images and data in [0, 1] (or uint8) to [0, 1], and
+        standardises other tables. Remembered, so new data is treated the same.
+    early_stopping : int or None
+        Patience in epochs on the validation loss (training loss without
+        validation data); the best weights are restored.
+
+    Attributes
+    ----------
+    module_ : autoencoders.models.Autoencoder
+        The trained network; ``module_.encoder`` and ``module_.decoder`` are
+        ``nn.Module``s usable on their own.
+    history_ : list of dict
+        Per epoch: ``loss``, ``val_loss`` (with validation data) and ``seconds``.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "model": [StrOptions({"dense", "deep", "conv"})],
+        "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden": [tuple, list, None],
+        "filters": [tuple, list],
+        "activation": [StrOptions({"relu", "tanh", "sigmoid", "elu", "gelu", "linear"})],
+        "loss": [StrOptions({"auto", "bce", "mse"})],
+        "noise": [str, None],
+        "optimizer": [StrOptions({"adam", "adadelta", "sgd"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "validation_split": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "shuffle": ["boolean"],
+        "scaling": [StrOptions({"auto", "minmax", "standard", "none"})],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"}), str],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        model: str = "dense",
+        *,
+        latent_dim: int | None = None,
+        hidden: tuple[int, ...] | None = None,
+        filters: tuple[int, ...] = (32, 32),
+        activation: str = "relu",
+        loss: str = "auto",
+        noise: str | None = None,
+        optimizer: str = "adam",
+        learning_rate: float | None = None,
+        batch_size: int = 256,
+        epochs: int = 50,
+        validation_split: float = 0.0,
+        early_stopping: int | None = None,
+        lr_schedule: str = "constant",
+        shuffle: bool = True,
+        scaling: str = "auto",
+        random_state: int | None = None,
+        device: str = "auto",
+        verbose: int = 0,
+    ) -> None:
+        self.model = model
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.filters = filters
+        self.activation = activation
+        self.loss = loss
+        self.noise = noise
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.validation_split = validation_split
+        self.early_stopping = early_stopping
+        self.lr_schedule = lr_schedule
+        self.shuffle = shuffle
+        self.scaling = scaling
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, *, validation_data=None) -> AutoEncoder:
+        """Train on ``X``; a ``y`` with the shape of samples is the target to reconstruct.
+
+        A 1-D ``y`` (class labels, as a ``Pipeline`` passes them) is ignored. A 2-D or
+        higher ``y`` makes this paired training (``X`` in, ``y`` out): a denoiser, a
+        colouriser, an inpainter. ``validation_data`` is ``X_val`` or ``(X_val, y_val)``.
+        """
+        self._validate_params()
+        X = _check_samples(X, "X")
+        paired = y is not None and np.ndim(y) >= 2
+        target = _check_samples(y, "y") if paired else X
+        if len(target) != len(X):
+            raise DataError(f"X has {len(X)} samples but y has {len(target)}; they must match")
+        seed = _resolve_seed(self.random_state)
+        self.random_seed_ = seed
+        self.device_ = _resolve_device(self.device)
+
+        self.input_scaler_ = self._fit_scaler(X)
+        self.target_scaler_ = self._fit_scaler(target) if paired else self.input_scaler_
+        bounded = self.target_scaler_.to_dict()["kind"] in ("minmax",)
+        self.loss_ = self.loss if self.loss != "auto" else ("bce" if bounded else "mse")
+        if self.loss_ == "bce" and not bounded:
+            raise DataError(
+                "loss='bce' needs targets scaled to [0, 1]; use scaling='minmax' or loss='mse'"
+            )
+        corruption = Corruption.parse(self.noise, clip=bounded) if self.noise else None
+        self.corruption_ = corruption
+
+        x = self._to_tensor(self.input_scaler_, X).to(self.device_)
+        t = x if not paired else self._to_tensor(self.target_scaler_, target).to(self.device_)
+        validation = self._validation_tensors(validation_data)
+        if validation is None and self.validation_split > 0:
+            x, t, validation = _split(x, t, self.validation_split, seed)
+
+        self.model_config_ = ModelConfig(
+            model=self.model,
+            input_shape=tuple(x.shape[1:]),
+            output_shape=tuple(t.shape[1:]),
+            latent_dim=self.latent_dim if self.latent_dim else DEFAULT_LATENT.get(self.model),
+            hidden=tuple(
+                self.hidden if self.hidden is not None else DEFAULT_HIDDEN.get(self.model, ())
+            ),
+            filters=tuple(self.filters),
+            activation=self.activation,
+            output_activation="sigmoid" if bounded else "linear",
+        )
+        self.module_ = _new_module(self.model_config_, seed).to(self.device_)
+        trainer = Trainer(
+            TrainConfig(
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                optimizer=self.optimizer,
+                learning_rate=self.learning_rate,
+                shuffle=self.shuffle,
+                early_stopping=self.early_stopping,
+                lr_schedule=self.lr_schedule,
+                verbose=self.verbose,
+            ),
+            self._objective(),
+            corruption=corruption,
+            seed=seed,
+        )
+        result = trainer.fit(self.module_, x, t, validation)
+        self.history_ = result.history
+        self.stop_reason_ = result.stop_reason
+        if result.stop_reason not in ("completed", "early_stopping"):
+            warnings.warn(result.stop_reason, TrainingWarning, stacklevel=2)
+        self._set_shape_attributes(X)
+        return self
+
+    def _fit_scaler(self, X: np.ndarray) -> Scaler:
+        method = self.scaling
+        if method == "auto":
+            in_unit_range = X.dtype == np.uint8 or (X.min() >= 0 and X.max() <= 1)
+            method = "minmax" if X.ndim >= 3 or in_unit_range else "standard"
+        return fit_scaler(X, method, kind="image" if X.ndim >= 3 else "table")
+
+    def _objective(self) -> ReconstructionLoss:
+        return ReconstructionLoss(self.loss_, self.module_.decoder.output_activation)
+
+    def _validation_tensors(self, validation_data):
+        if validation_data is None:
+            return None
+        if isinstance(validation_data, tuple | list):
+            X_val, y_val = (
+                validation_data[0],
+                validation_data[1] if len(validation_data) > 1 else None,
+            )
+        else:
+            X_val, y_val = validation_data, None
+        x_val = self._to_tensor(self.input_scaler_, _check_samples(X_val, "validation X"))
+        if y_val is None or np.ndim(y_val) < 2:
+            t_val = x_val
+        else:
+            t_val = self._to_tensor(self.target_scaler_, _check_samples(y_val, "validation y"))
+        return x_val.to(self.device_), t_val.to(self.device_)
+
+    def _set_shape_attributes(self, X: np.ndarray) -> None:
+        self.input_shape_ = self.model_config_.input_shape
+        self.output_shape_ = self.model_config_.output_shape
+        self.code_shape_ = code_shape(self.module_.cpu(), self.input_shape_)
+        self.module_.to(self.device_)
+        if X.ndim == 2:
+            self.n_features_in_ = X.shape[1]
+
+    # ---------------------------------------------------------------- inference
+    def transform(self, X) -> np.ndarray:
+        """Encode: one flat code per sample, shape (n, code size)."""
+        x = self._input(X)
+        codes = self._run(self.module_.encoder, x)
+        return codes.reshape(len(codes), -1)
+
+    def inverse_transform(self, X) -> np.ndarray:
+        """Decode codes back to the data's space (original units)."""
+        check_is_fitted(self)
+        codes = _check_samples(X, "codes")
+        size = math.prod(self.code_shape_)
+        if math.prod(codes.shape[1:]) != size:
+            raise DataError(
+                f"codes have shape {codes.shape[1:]} per sample but this model's code has "
+                f"{size} values; pass the output of transform/encode"
+            )
+        codes = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.float32))
+        decoded = self._run(self.module_.decoder, codes.reshape(len(codes), *self.code_shape_))
+        return self.target_scaler_.inverse_transform(decoded)
+
+    def predict(self, X) -> np.ndarray:
+        """Reconstruct (and, for a denoising or paired model, clean up) ``X``."""
+        decoded = self._run(self.module_.reconstruct, self._input(X))
+        return self.target_scaler_.inverse_transform(decoded)
+
+    def score_samples(self, X) -> np.ndarray:
+        """Negative reconstruction error of each sample (the training loss, per sample)."""
+        x = self._input(X)
+        if self.output_shape_ != self.input_shape_:
+            raise DataError(
+                "score_samples needs a model that reconstructs its input; "
+                "this one maps inputs to targets of another shape"
+            )
+        objective = self._objective()
+
+        def error(xb: torch.Tensor) -> torch.Tensor:
+            return objective.per_sample(self.module_(xb)["logits"], xb)
+
+        return -self._run(error, x).astype(np.float64)
+
+    def score(self, X, y=None) -> float:
+        """Mean of :meth:`score_samples`."""
+        return float(self.score_samples(X).mean())
+
+    def evaluate(self, X, y=None, *, noise: str | None = None, random_state: int = 0) -> dict:
+        """Reconstruction metrics (BCE, MSE, PSNR) on ``X`` (against ``y`` if paired).
+
+        With ``noise``, ``X`` is corrupted first (seeded) and the metrics measure how
+        well the model restores the clean data; ``noisy_*`` give the corrupted input's.
+        """
+        x = self._input(X)
+        target = (
+            x
+            if y is None or np.ndim(y) < 2
+            else self._to_tensor(self.target_scaler_, _check_samples(y, "y"))
+        )
+        bounded = self._bounded_output()
+        metrics = {}
+        if noise:
+            x = self._corrupt_scaled(x, noise, random_state)
+            metrics.update(
+                {
+                    f"noisy_{k}": v
+                    for k, v in reconstruction_metrics(x, target, bounded=bounded).items()
+                }
+            )
+        reconstruction = torch.from_numpy(self._run(self.module_.reconstruct, x))
+        return reconstruction_metrics(reconstruction, target, bounded=bounded) | metrics
+
+    def corrupt(self, X, noise: str | None = None, *, random_state: int = 0) -> np.ndarray:
+        """``X`` with a corruption applied (the model's own ``noise`` by default), seeded.
+
+        Handy to make the noisy inputs a denoising model is meant to clean up.
+        """
+        noise = noise or self.noise
+        if not noise:
+            raise ValueError("no noise given and the model was not trained with one")
+        noisy = self._corrupt_scaled(self._input(X), noise, random_state)
+        return self.input_scaler_.inverse_transform(noisy.numpy())
+
+    def _corrupt_scaled(self, x: torch.Tensor, noise: str, random_state: int) -> torch.Tensor:
+        rng = torch.Generator().manual_seed(random_state)
+        return Corruption.parse(noise, clip=self._bounded_output())(x, rng)
+
+    def _bounded_output(self) -> bool:
+        return self.model_config_.output_activation == "sigmoid"
+
+    # ------------------------------------------------------------------ helpers
+    def _input(self, X) -> torch.Tensor:
+        check_is_fitted(self)
+        return self._to_tensor(self.input_scaler_, _check_samples(X, "X"), self.input_shape_)
+
+    @staticmethod
+    def _to_tensor(scaler: Scaler, X: np.ndarray, expected: tuple | None = None) -> torch.Tensor:
+        scaled = np.ascontiguousarray(scaler.transform(X), dtype=np.float32)
+        if scaled.ndim == 3:  # (n, H, W) grayscale images
+            scaled = scaled[:, None]
+        if expected is not None and scaled.shape[1:] != tuple(expected):
+            raise DataError(
+                f"input has shape {X.shape[1:]} per sample but the model expects "
+                f"{tuple(expected)}; pass data shaped like the training data"
+            )
+        return torch.from_numpy(scaled)
+
+    @torch.inference_mode()
+    def _run(self, fn, x: torch.Tensor) -> np.ndarray:
+        """Apply ``fn`` in large batches on the model's device; numpy out."""
+        self.module_.eval()
+        outputs = [
+            fn(x[i : i + INFERENCE_BATCH].to(self.device_)).float().cpu()
+            for i in range(0, len(x), INFERENCE_BATCH)
+        ]
+        return torch.cat(outputs).numpy()
+
+    # -------------------------------------------------------------- persistence
+    def save(self, path: str | Path, *, metrics: dict | None = None) -> Path:
+        """Write ``config.json``, ``model.safetensors``, ``history.csv`` (+ ``metrics.json``)."""
+        from autoencoders.persistence import save_estimator
+
+        return save_estimator(self, path, metrics=metrics)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "auto") -> AutoEncoder:
+        """Rebuild a saved model from its directory; never unpickles."""
+        from autoencoders.persistence import load_estimator
+
+        return load_estimator(path, device=device)
+
+
+def _new_module(config: ModelConfig, seed: int) -> torch.nn.Module:
+    if config.model not in available_models():
+        raise ValueError(f"unknown model {config.model!r}")
+    with torch.random.fork_rng(devices=[]):  # PyTorch's default init would touch the global RNG
+        module = build_model(config)
+    glorot_init_(module, torch.Generator().manual_seed(seed))
+    return module
+
+
+def _check_samples(X, name: str) -> np.ndarray:
+    """A numeric, finite, non-empty array of samples: (n, d), (n, H, W) or (n, C, H, W)."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    X = np.asarray(X)
+    if X.dtype == bool:
+        X = X.astype(np.float32)
+    if not (np.issubdtype(X.dtype, np.number)) or np.iscomplexobj(X):
+        raise DataError(f"{name} must be numeric, got dtype {X.dtype}")
+    if X.ndim < 2 or X.ndim > 4:
+        raise DataError(f"{name} must have 2 to 4 dimensions (samples first), got shape {X.shape}")
+    if len(X) == 0 or X.size == 0:
+        raise DataError(f"{name} is empty (shape {X.shape}); pass at least one sample")
+    if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
+        raise DataError(f"{name} contains NaN or infinite values; remove or impute them first")
+    return X
+
+
+def _resolve_seed(random_state) -> int:
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
+    return int(random_state)
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DataError(
+            f"device {device!r} was asked for but CUDA is not available; use device='cpu' or 'auto'"
+        )
+    return torch.device(device)
+
+
+def _split(x: torch.Tensor, t: torch.Tensor, fraction: float, seed: int):
+    """Hold out a random ``fraction`` of the samples for validation."""
+    n_val = max(1, round(len(x) * fraction))
+    if n_val >= len(x):
+        raise DataError(f"validation_split={fraction} leaves no training samples out of {len(x)}")
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)).to(x.device)
+    train, val = order[n_val:], order[:n_val]
+    x_train, x_val = x[train], x[val]
+    if t is x:  # keep the target the very same tensor, so the trainer slices it once
+        return x_train, x_train, (x_val, x_val)
+    return x_train, t[train], (x_val, t[val])

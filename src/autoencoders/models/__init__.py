@@ -1,0 +1,17 @@
+"""Autoencoder networks, built from a :class:`ModelConfig` by one registry."""
+
+from autoencoders.models import conv, dense  # noqa: F401  (registers the builders)
+from autoencoders.models.base import Autoencoder, Decoder, code_shape, glorot_init_
+from autoencoders.models.config import ModelConfig
+from autoencoders.models.registry import available_models, build_model, register_model
+
+__all__ = [
+    "Autoencoder",
+    "Decoder",
+    "ModelConfig",
+    "available_models",
+    "build_model",
+    "code_shape",
+    "glorot_init_",
+    "register_model",
+]

@@ -1,0 +1,45 @@
+"""Fully connected autoencoders: the classic shallow 784-32-784 and deep stacks."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from torch import nn
+
+from autoencoders.models.base import Autoencoder, Decoder, activation_layer
+from autoencoders.models.config import ModelConfig
+from autoencoders.models.registry import register_model
+
+
+def _mlp(sizes: list[int], activation: str, *, last_activation: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2 or last_activation:
+            layers.append(activation_layer(activation))
+    return nn.Sequential(*layers)
+
+
+@register_model("dense")
+@register_model("deep")
+def dense_autoencoder(config: ModelConfig) -> Autoencoder:
+    """x (any shape) → flatten → hidden… → code (latent_dim) → …hidden → x̂ (output shape).
+
+    With no hidden layer this is the Keras tutorial's shallow autoencoder: a ReLU code
+    and a sigmoid output. ``deep`` is the same builder; its default hidden sizes
+    (128, 64) are chosen by the estimator.
+    """
+    n_in = math.prod(config.input_shape)
+    n_out = math.prod(config.output_shape)
+    sizes = [n_in, *config.hidden, config.latent_dim]
+    encoder = nn.Sequential(nn.Flatten(), _mlp(sizes, config.activation, last_activation=True))
+    decoder_body = nn.Sequential(
+        _mlp(
+            [config.latent_dim, *reversed(config.hidden), n_out],
+            config.activation,
+            last_activation=False,
+        ),
+        nn.Unflatten(1, config.output_shape),
+    )
+    return Autoencoder(encoder, Decoder(decoder_body, config.output_activation))

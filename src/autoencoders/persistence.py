@@ -1,0 +1,278 @@
+"""A saved model is a directory: ``config.json`` + ``model.safetensors`` (+ history, metrics).
+
+Nothing is ever unpickled: weights are read with safetensors, everything else is
+JSON or CSV, validated field by field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import safetensors
+import sklearn
+import torch
+from safetensors.torch import load_file, save_file
+from sklearn.utils._param_validation import InvalidParameterError
+
+from autoencoders.errors import AutoencodersError, DataError, ModelFileError
+from autoencoders.models import ModelConfig, build_model
+
+FORMAT_VERSION = 1
+CONFIG, WEIGHTS, HISTORY, METRICS = (
+    "config.json",
+    "model.safetensors",
+    "history.csv",
+    "metrics.json",
+)
+
+
+def library_versions() -> dict[str, str]:
+    from autoencoders import __version__
+
+    return {
+        "autoencoders": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "safetensors": safetensors.__version__,
+        "python": platform.python_version(),
+    }
+
+
+# --------------------------------------------------------------------------- writing
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename over it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, data: dict) -> None:
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
+
+
+def write_history(path: Path, history: list[dict]) -> None:
+    columns: list[str] = []
+    for row in history:
+        columns += [k for k in row if k not in columns]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns or ["epoch"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_bytes(path, text.getvalue().encode())
+
+
+def save_estimator(estimator, path: str | Path, *, metrics: dict | None = None) -> Path:
+    """Write a fitted estimator's files into the directory ``path`` (created if needed)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()}
+    tmp = path / f".{WEIGHTS}.tmp"
+    save_file(state, tmp, metadata={"format": "pt"})
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path / WEIGHTS)
+    write_json(path / CONFIG, estimator_config(estimator))
+    write_history(path / HISTORY, estimator.history_)
+    if metrics is not None:
+        write_json(path / METRICS, metrics)
+    return path
+
+
+def estimator_config(estimator) -> dict:
+    params = {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()}
+    return {
+        "format_version": FORMAT_VERSION,
+        "estimator": type(estimator).__name__,
+        "params": params,
+        "model": estimator.model_config_.to_dict(),
+        "scaling": {
+            "input": estimator.input_scaler_.to_dict(),
+            "target": estimator.target_scaler_.to_dict(),
+        },
+        "fitted": {
+            "loss": estimator.loss_,
+            "random_seed": estimator.random_seed_,
+            "epochs_run": len(estimator.history_),
+            "stop_reason": estimator.stop_reason_,
+            "code_shape": list(estimator.code_shape_),
+        },
+        "versions": library_versions(),
+    }
+
+
+@contextlib.contextmanager
+def staged_directory(final: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh directory that becomes ``final`` only if the block succeeds.
+
+    A crash or an error leaves no half-written run under the final name, and an
+    existing run is replaced only at the very end (and only with ``overwrite``).
+    """
+    final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise DataError(f"{final}: exists and is not a directory; choose another --out")
+    if final.is_dir() and any(final.iterdir()) and not overwrite:
+        raise DataError(
+            f"{final}: already exists and is not empty; pass --overwrite or choose another --out"
+        )
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.staging-"))
+    except OSError as error:
+        raise DataError(f"{final}: cannot create the output directory ({error.strerror})") from None
+    try:
+        yield staging
+        if final.exists():
+            retired = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+            os.replace(final, retired / "run")
+            os.replace(staging, final)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- reading
+def read_config(path: str | Path) -> dict:
+    path = Path(path)
+    config_file = path / CONFIG
+    if not path.is_dir():
+        raise ModelFileError(f"{path}: no such model directory")
+    try:
+        config = json.loads(config_file.read_text())
+    except FileNotFoundError:
+        raise ModelFileError(f"{config_file}: missing; is {path} a saved model?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{config_file}: unreadable JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{config_file}: expected a JSON object")
+    version = config.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFileError(f"{config_file}: missing or invalid 'format_version'")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{config_file}: saved with format version {version}, newer than this library "
+            f"reads ({FORMAT_VERSION}); upgrade autoencoders"
+        )
+    for key in ("params", "model", "scaling", "fitted"):
+        if not isinstance(config.get(key), dict):
+            raise ModelFileError(f"{config_file}: missing or invalid section {key!r}")
+    return config
+
+
+def load_estimator(path: str | Path, *, device: str = "auto"):
+    """Rebuild a fitted :class:`AutoEncoder` from its directory."""
+    from autoencoders.data import scaler_from_dict
+    from autoencoders.estimator import AutoEncoder, _resolve_device
+
+    path = Path(path)
+    config = read_config(path)
+    where = path / CONFIG
+    try:
+        estimator = AutoEncoder(**config["params"])
+        estimator._validate_params()
+    except (TypeError, InvalidParameterError) as error:
+        raise ModelFileError(f"{where}: invalid params ({_first_line(error)})") from None
+    try:
+        model_config = ModelConfig.from_dict(config["model"])
+        module = build_model(model_config)
+    except ModelFileError as error:
+        raise ModelFileError(f"{where}: {error}") from None
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(f"{where}: invalid model ({_first_line(error)})") from None
+    try:
+        input_scaler = scaler_from_dict(config["scaling"]["input"])
+        target_scaler = scaler_from_dict(config["scaling"]["target"])
+    except (AutoencodersError, ValueError, TypeError, KeyError) as error:
+        raise ModelFileError(f"{where}: invalid scaling ({_first_line(error)})") from None
+    fitted = config["fitted"]
+    if fitted.get("loss") not in ("bce", "mse"):
+        raise ModelFileError(f"{where}: fitted.loss must be 'bce' or 'mse'")
+
+    module.load_state_dict(read_weights(path / WEIGHTS, module.state_dict()))
+    estimator.device_ = _resolve_device(device)
+    estimator.module_ = module.to(estimator.device_).eval()
+    estimator.model_config_ = model_config
+    estimator.input_scaler_ = input_scaler
+    estimator.target_scaler_ = target_scaler
+    estimator.loss_ = fitted["loss"]
+    estimator.random_seed_ = fitted.get("random_seed")
+    estimator.stop_reason_ = fitted.get("stop_reason", "completed")
+    estimator.corruption_ = None
+    estimator.history_ = read_history(path / HISTORY)
+    estimator._set_shape_attributes(np.empty((1, *model_config.input_shape)))
+    return estimator
+
+
+def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Load safetensors weights and check them against the model's, tensor by tensor."""
+    try:
+        weights = load_file(path)
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: missing; the model directory is incomplete") from None
+    except Exception as error:  # safetensors raises its own error types for damaged files
+        raise ModelFileError(
+            f"{path}: not a valid safetensors file ({_first_line(error)})"
+        ) from None
+    for name, tensor in expected.items():
+        if name not in weights:
+            raise ModelFileError(f"{path}: tensor {name!r} is missing")
+        if tuple(weights[name].shape) != tuple(tensor.shape):
+            raise ModelFileError(
+                f"{path}: tensor {name!r} has shape {tuple(weights[name].shape)}, "
+                f"the config implies {tuple(tensor.shape)}"
+            )
+        if weights[name].dtype != tensor.dtype:
+            raise ModelFileError(
+                f"{path}: tensor {name!r} has dtype {weights[name].dtype}, expected {tensor.dtype}"
+            )
+        if weights[name].is_floating_point() and not torch.isfinite(weights[name]).all():
+            raise ModelFileError(f"{path}: tensor {name!r} contains NaN or infinite values")
+    extra = sorted(set(weights) - set(expected))
+    if extra:
+        raise ModelFileError(f"{path}: unexpected tensor {extra[0]!r} not in the model's config")
+    return weights
+
+
+def read_history(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []
+    try:
+        with open(path, newline="") as f:
+            return [
+                {
+                    k: int(v) if k == "epoch" else float(v)
+                    for k, v in row.items()
+                    if v not in ("", None)
+                }
+                for row in csv.DictReader(f)
+            ]
+    except (OSError, ValueError, csv.Error) as error:
+        raise ModelFileError(f"{path}: unreadable history ({_first_line(error)})") from None
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

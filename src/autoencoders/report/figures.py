@@ -1,0 +1,254 @@
+"""Figures that show what an autoencoder learned, saved as PNG files.
+
+Images are channels-first ``(n, C, H, W)`` arrays with ``C`` = 1 (gray) or 3 (RGB)
+and values in [0, 1]; tables are ``(n, d)`` arrays drawn as heatmaps. Figures are
+built on :class:`matplotlib.figure.Figure` directly, never through ``pyplot``, so no
+global state leaks between calls and nothing has to be closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter, MaxNLocator
+
+from autoencoders.errors import DataError
+
+DPI = 120
+LABEL_FONT_SIZE = 11
+# History keys that are bookkeeping rather than losses (``val_`` prefixes are stripped first).
+NOT_LOSSES = frozenset(
+    {"epoch", "epochs", "step", "steps", "seconds", "time", "lr", "learning_rate"}
+)
+
+
+def reconstruction_grid(
+    originals: np.ndarray,
+    reconstructions: np.ndarray,
+    path: str | Path,
+    *,
+    n: int = 10,
+    title: str | None = None,
+) -> Path:
+    """Originals above their reconstructions, so errors are seen side by side."""
+    rows = {"original": originals, "reconstruction": reconstructions}
+    return _comparison_figure(rows, path, n=n, title=title)
+
+
+def denoising_grid(
+    noisy: np.ndarray,
+    denoised: np.ndarray,
+    clean: np.ndarray,
+    path: str | Path,
+    *,
+    n: int = 10,
+    title: str | None = None,
+) -> Path:
+    """Noisy inputs, the model's output and the clean targets, one row each."""
+    rows = {"noisy": noisy, "denoised": denoised, "clean": clean}
+    return _comparison_figure(rows, path, n=n, title=title)
+
+
+def image_row(
+    images: np.ndarray,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    labels: Sequence[str] | None = None,
+) -> Path:
+    """All ``images`` in one row, each optionally captioned (samples, interpolations)."""
+    images = np.asarray(images)
+    if labels is not None and len(labels) != len(images):
+        raise DataError(f"got {len(labels)} labels for {len(images)} images")
+    if images.ndim == 2:
+        return _table_figure({"": images}, path, title=title, row_names=labels)
+    _check_images(images, "images")
+    figure, axes = _image_axes(1, len(images), images.shape[2:], captions=labels is not None)
+    for column, ax in enumerate(axes[0]):
+        _show_image(ax, images[column])
+        if labels is not None:
+            ax.set_title(str(labels[column]), fontsize=LABEL_FONT_SIZE - 1)
+    return _save(figure, path, title)
+
+
+def loss_curves(
+    history: Mapping[str, Sequence[float]], path: str | Path, *, title: str | None = None
+) -> Path:
+    """Loss per epoch, one line per loss key; validation lines are dashed."""
+    loss_keys = [
+        key
+        for key, values in history.items()
+        if _is_loss(key) and np.ndim(values) == 1 and np.size(values)
+    ]
+    losses = {key: np.asarray(history[key], dtype=float) for key in loss_keys}
+    if not losses:
+        raise DataError(f"history has no loss values to plot (keys: {sorted(history)})")
+    figure = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = figure.add_subplot()
+    colours = {}  # "val_kl" shares the colour of "kl"
+    for key, values in losses.items():
+        base = key.removeprefix("val_")
+        validation = key.startswith("val_")
+        (line,) = ax.plot(
+            np.arange(1, values.size + 1),
+            values,
+            label=key,
+            color=colours.get(base),
+            linestyle="--" if validation else "-",
+            marker=("s" if validation else "o") if values.size <= 30 else None,
+            markersize=4,
+        )
+        colours.setdefault(base, line.get_color())
+    finite = np.concatenate([values[np.isfinite(values)] for values in losses.values()])
+    if finite.size and (finite > 0).all():
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(_PlainLogFormatter())
+        ax.yaxis.set_minor_formatter(
+            _PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5))
+        )
+    longest = max(values.size for values in losses.values())
+    ax.set_xlim(0.5, longest + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.grid(True, which="major", alpha=0.4)
+    ax.grid(True, which="minor", alpha=0.15)
+    ax.legend()
+    return _save(figure, path, title)
+
+
+class _PlainLogFormatter(LogFormatter):
+    """Log-axis labels as plain numbers ("0.5", "20") rather than "5e-01"."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:.3g}" if super().__call__(x, pos) else ""
+
+
+def _is_loss(key: str) -> bool:
+    """Whether a history key holds a loss, rather than bookkeeping such as time."""
+    name = key.removeprefix("val_").removeprefix("train_")
+    return name not in NOT_LOSSES and not name.endswith(("seconds", "_time"))
+
+
+def _comparison_figure(
+    rows: dict[str, np.ndarray], path: str | Path, *, n: int, title: str | None
+) -> Path:
+    """Draw the first ``n`` examples of several same-shaped arrays, one row each."""
+    arrays = {label: np.asarray(values) for label, values in rows.items()}
+    shapes = {values.shape[1:] for values in arrays.values()}
+    if len(shapes) != 1:
+        raise DataError(f"arrays to compare differ in shape: {[a.shape for a in arrays.values()]}")
+    if n < 1:
+        raise DataError(f"n must be at least 1, got {n}")
+    count = min(n, *(len(values) for values in arrays.values()))
+    if count == 0:
+        raise DataError("no examples to draw")
+    arrays = {label: values[:count] for label, values in arrays.items()}
+    first = next(iter(arrays.values()))
+    if first.ndim == 2:
+        return _table_figure(arrays, path, title=title)
+    _check_images(first, "images")
+    figure, axes = _image_axes(len(arrays), count, first.shape[2:], captions=False)
+    for ax_row, (label, images) in zip(axes, arrays.items(), strict=True):
+        for ax, image in zip(ax_row, images, strict=True):
+            _show_image(ax, image)
+        ax_row[0].set_ylabel(
+            label, rotation=0, ha="right", va="center", fontsize=LABEL_FONT_SIZE, labelpad=8
+        )
+    return _save(figure, path, title)
+
+
+def _check_images(images: np.ndarray, name: str) -> None:
+    """Reject anything but ``(n, C, H, W)`` with one or three channels."""
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise DataError(f"{name} must be (n, C, H, W) with C = 1 or 3, got shape {images.shape}")
+
+
+def _image_axes(
+    n_rows: int, n_columns: int, image_size: tuple[int, int], *, captions: bool
+) -> tuple[Figure, np.ndarray]:
+    """A grid of tick-less axes laid out in inches, so images stay large and evenly spaced.
+
+    The figure is sized from the grid (width grows with the number of columns); row
+    labels and titles fall outside it and are kept by the tight bounding box on save.
+    """
+    height, width = image_size
+    cell_height = min(2.0, max(1.1, height / 32))  # 8x8 digits and 64x64 faces both readable
+    cell_width = cell_height * width / height
+    gap = 0.08
+    row_height = cell_height + (0.3 if captions else 0.0)
+    figure_width = n_columns * cell_width + (n_columns - 1) * gap
+    figure_height = n_rows * row_height + (n_rows - 1) * gap
+    figure = Figure(figsize=(figure_width, figure_height))
+    figure.subplots_adjust(
+        left=0.0,
+        right=1.0,
+        bottom=0.0,
+        top=1.0 - (row_height - cell_height) / figure_height,
+        wspace=gap / cell_width,
+        hspace=(gap + row_height - cell_height) / cell_height,
+    )
+    axes = figure.subplots(n_rows, n_columns, squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    return figure, axes
+
+
+def _show_image(ax: Axes, image: np.ndarray) -> None:
+    """Draw one channels-first image, clipped to [0, 1], pixels kept square and sharp."""
+    image = np.clip(np.nan_to_num(image.astype(float)), 0.0, 1.0)
+    if image.shape[0] == 1:
+        ax.imshow(image[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")
+
+
+def _table_figure(
+    arrays: dict[str, np.ndarray],
+    path: str | Path,
+    *,
+    title: str | None,
+    row_names: Sequence[str] | None = None,
+) -> Path:
+    """Heatmaps of table rows (examples by features), stacked, sharing one colour scale."""
+    values = np.concatenate([a.ravel() for a in arrays.values()]).astype(float)
+    finite = values[np.isfinite(values)]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    n_examples, n_features = next(iter(arrays.values())).shape
+    panel_height = 0.6 + 0.28 * n_examples
+    width = min(14.0, max(5.0, 1.5 + 0.3 * n_features))
+    figure = Figure(figsize=(width, len(arrays) * panel_height + 0.4), layout="constrained")
+    axes = figure.subplots(len(arrays), 1, squeeze=False, sharex=True)[:, 0]
+    for ax, (label, table) in zip(axes, arrays.items(), strict=True):
+        image = ax.imshow(
+            table, aspect="auto", cmap="viridis", vmin=low, vmax=high, interpolation="nearest"
+        )
+        if label:
+            ax.set_title(label, loc="left", fontsize=LABEL_FONT_SIZE)
+        ax.set_ylabel("example")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if row_names is not None:
+            ax.set_yticks(range(n_examples), [str(name) for name in row_names])
+    axes[-1].set_xlabel("feature")
+    figure.colorbar(image, ax=list(axes))
+    return _save(figure, path, title)
+
+
+def _save(figure: Figure, path: str | Path, title: str | None) -> Path:
+    """Write the figure as a PNG with a white background, creating the folder if needed."""
+    if title and figure.get_layout_engine() is None:  # image grids fill the whole figure
+        figure.suptitle(title, y=1.0, va="bottom", fontsize=LABEL_FONT_SIZE + 2)
+    elif title:
+        figure.suptitle(title, fontsize=LABEL_FONT_SIZE + 2)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=DPI, facecolor="white", bbox_inches="tight", pad_inches=0.1)
+    return path

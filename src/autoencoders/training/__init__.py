@@ -1,0 +1,14 @@
+"""Training: objectives, corruptions and the minibatch trainer."""
+
+from autoencoders.training.corruption import Corruption
+from autoencoders.training.objectives import ReconstructionLoss
+from autoencoders.training.trainer import OPTIMIZERS, TrainConfig, Trainer, TrainResult
+
+__all__ = [
+    "OPTIMIZERS",
+    "Corruption",
+    "ReconstructionLoss",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+]

@@ -1,0 +1,230 @@
+"""Minibatch training of any autoencoder against any objective.
+
+Data that fits in memory lives on the device as one tensor and is sliced by index:
+no per-sample Python ``DataLoader``, and the loss is read back to the host once per
+epoch, not once per step.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from autoencoders.errors import TrainingError
+from autoencoders.training.corruption import Corruption
+
+OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], float]] = {
+    "adam": (torch.optim.Adam, 1e-3),
+    "adadelta": (torch.optim.Adadelta, 1.0),
+    "sgd": (torch.optim.SGD, 1e-2),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train; ``learning_rate=None`` takes the optimizer's usual default."""
+
+    epochs: int = 50
+    batch_size: int = 256
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    shuffle: bool = True
+    early_stopping: int | None = None  # patience, in epochs without improvement
+    lr_schedule: str = "constant"  # or "cosine": decays to 0 over the planned steps
+    verbose: int = 1
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, float]]
+    stop_reason: str  # "completed", "early_stopping" or a sentence about a non-finite loss
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def make_schedule(
+    name: str, optimizer: torch.optim.Optimizer, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """Per-step learning-rate schedule; ``cosine`` anneals to zero by the last step."""
+    if name == "constant":
+        return None
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    raise ValueError(f"unknown lr_schedule {name!r}; choose one of {', '.join(LR_SCHEDULES)}")
+
+
+def make_optimizer(name: str, params, learning_rate: float | None) -> torch.optim.Optimizer:
+    try:
+        cls, default_lr = OPTIMIZERS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}"
+        ) from None
+    return cls(params, lr=default_lr if learning_rate is None else learning_rate)
+
+
+class Trainer:
+    """Fits a model so that ``model(corrupt(x))`` reconstructs ``target``."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        objective: nn.Module,
+        *,
+        corruption: Corruption | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.config = config
+        self.objective = objective
+        self.corruption = corruption
+        self.seed = seed
+
+    def fit(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        target: Tensor,
+        validation: tuple[Tensor, Tensor] | None = None,
+    ) -> TrainResult:
+        cfg = self.config
+        device = x.device
+        shuffle_rng = torch.Generator().manual_seed(self.seed + 1)
+        noise_rng = torch.Generator(device=device).manual_seed(self.seed + 2)
+        optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.learning_rate)
+        if validation is not None and self.corruption is not None:
+            # One fixed corruption of the validation inputs keeps val_loss comparable.
+            val_rng = torch.Generator(device=device).manual_seed(self.seed + 3)
+            validation = (self.corruption(validation[0], val_rng), validation[1])
+
+        n, batch = len(x), cfg.batch_size
+        steps = math.ceil(n / batch)
+        schedule = make_schedule(cfg.lr_schedule, optimizer, cfg.epochs * steps)
+        history: list[dict[str, float]] = []
+        last_good = copy.deepcopy(model.state_dict())
+        best_state, best, waited = last_good, math.inf, 0
+        stop_reason = "completed"
+        progress = Progress(cfg.epochs, steps, cfg.verbose)
+        try:
+            for epoch in range(1, cfg.epochs + 1):
+                progress.start_epoch(epoch)
+                started = time.perf_counter()
+                loss = self._train_epoch(
+                    model, optimizer, schedule, x, target, shuffle_rng, noise_rng, progress
+                )
+                if not math.isfinite(loss):
+                    stop_reason = self._diverged(model, last_good, epoch, loss)
+                    break
+                last_good = copy.deepcopy(model.state_dict())
+                row = {"epoch": epoch, "loss": loss}
+                if validation is not None:
+                    row["val_loss"] = self.evaluate(model, *validation)
+                row["seconds"] = time.perf_counter() - started
+                history.append(row)
+                progress.end_epoch(row)
+
+                if cfg.early_stopping is not None:
+                    monitored = row.get("val_loss", row["loss"])
+                    if monitored < best:
+                        best, waited, best_state = monitored, 0, last_good
+                    else:
+                        waited += 1
+                        if waited >= cfg.early_stopping:
+                            model.load_state_dict(best_state)
+                            stop_reason = "early_stopping"
+                            break
+        finally:
+            progress.close()
+        return TrainResult(history, stop_reason)
+
+    def _train_epoch(
+        self, model, optimizer, schedule, x, target, shuffle_rng, noise_rng, progress
+    ) -> float:
+        model.train()
+        n, batch = len(x), self.config.batch_size
+        order = (
+            torch.randperm(n, generator=shuffle_rng).to(x.device) if self.config.shuffle else None
+        )
+        total = torch.zeros((), device=x.device)
+        for start in range(0, n, batch):
+            if order is None:
+                xb, tb = x[start : start + batch], target[start : start + batch]
+            else:
+                idx = order[start : start + batch]
+                xb = x[idx]
+                tb = xb if target is x else target[idx]
+            inputs = self.corruption(xb, noise_rng) if self.corruption is not None else xb
+            loss = self.objective(model(inputs), tb)["loss"]
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if schedule is not None:
+                schedule.step()
+            total += loss.detach() * len(xb)
+            progress.step()
+        return (total / n).item()
+
+    def _diverged(self, model: nn.Module, last_good: dict, epoch: int, loss: float) -> str:
+        model.load_state_dict(last_good)
+        advice = "lower the learning rate (--lr) or check the data for extreme values"
+        if epoch == 1:
+            raise TrainingError(f"training diverged in epoch 1 (loss {loss}); {advice}")
+        return (
+            f"loss became {loss} in epoch {epoch}; kept the weights of epoch {epoch - 1}; {advice}"
+        )
+
+    @torch.inference_mode()
+    def evaluate(self, model: nn.Module, x: Tensor, target: Tensor) -> float:
+        """Mean loss over ``x`` in large batches, without gradients."""
+        model.eval()
+        batch = max(self.config.batch_size, 1024)
+        total = torch.zeros((), device=x.device)
+        for start in range(0, len(x), batch):
+            xb, tb = x[start : start + batch], target[start : start + batch]
+            total += self.objective(model(xb), tb)["loss"] * len(xb)
+        return (total / len(x)).item()
+
+
+class Progress:
+    """A live bar on a terminal; in a log (CI, a file) about 20 plain lines per run."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int, verbose: int) -> None:
+        self.epochs = epochs
+        self.live = verbose > 0 and sys.stderr.isatty()
+        self.log_every = max(1, epochs // 20) if verbose > 0 and not self.live else 0
+        self.bar = (
+            tqdm(total=epochs * steps_per_epoch, unit="batch", dynamic_ncols=True)
+            if self.live
+            else None
+        )
+
+    def start_epoch(self, epoch: int) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"epoch {epoch}/{self.epochs}")
+
+    def step(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def end_epoch(self, row: dict[str, float]) -> None:
+        losses = {k: f"{v:.4f}" for k, v in row.items() if "loss" in k}
+        if self.bar is not None:
+            self.bar.set_postfix(losses)
+        elif self.log_every and (row["epoch"] % self.log_every == 0 or row["epoch"] == self.epochs):
+            text = " - ".join(f"{k} {v}" for k, v in losses.items())
+            print(
+                f"epoch {row['epoch']}/{self.epochs} - {text} - {row['seconds']:.2f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

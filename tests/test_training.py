@@ -1,0 +1,155 @@
+"""Corruptions, losses and the trainer: what a training run must guarantee."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from autoencoders.errors import ParameterError, TrainingError
+from autoencoders.models import ModelConfig, build_model, glorot_init_
+from autoencoders.training import Corruption, ReconstructionLoss, TrainConfig, Trainer
+
+
+def images(n=64, seed=0):
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+
+def test_gaussian_noise_has_the_asked_sigma_and_is_fresh_each_call():
+    x = torch.full((20000,), 0.5)
+    rng = torch.Generator().manual_seed(0)
+    corrupt = Corruption.parse("gaussian:0.3", clip=False)
+    first, second = corrupt(x, rng), corrupt(x, rng)
+    assert abs((first - x).std().item() - 0.3) < 0.01
+    assert not torch.equal(first, second)
+
+
+def test_gaussian_noise_is_clipped_to_unit_range_for_images():
+    noisy = Corruption.parse("gaussian:0.5")(images(), torch.Generator().manual_seed(0))
+    assert noisy.min() >= 0 and noisy.max() <= 1 and (noisy == 0).any() and (noisy == 1).any()
+
+
+def test_salt_pepper_and_mask_touch_the_asked_fraction():
+    x = torch.full((50000,), 0.5)
+    rng = torch.Generator().manual_seed(0)
+    salted = Corruption.parse("salt-pepper:0.2")(x, rng)
+    assert abs((salted != 0.5).float().mean().item() - 0.2) < 0.01
+    assert set(salted.unique().tolist()) == {0.0, 0.5, 1.0}
+    masked = Corruption.parse("mask:0.3")(x, rng)
+    assert abs((masked == 0).float().mean().item() - 0.3) < 0.01
+
+
+@pytest.mark.parametrize("spec", ["gaussian", "gauss:0.1", "mask:1.5", "salt-pepper:-1", "mask:x"])
+def test_bad_noise_specs_are_refused_with_the_accepted_forms(spec):
+    with pytest.raises(ParameterError, match="gaussian:SIGMA"):
+        Corruption.parse(spec)
+
+
+def test_bce_from_logits_equals_bce_of_sigmoid_and_stays_finite():
+    logits = torch.randn(8, 10)
+    target = torch.rand(8, 10)
+    loss = ReconstructionLoss("bce", nn.Sigmoid())
+    expected = F.binary_cross_entropy(torch.sigmoid(logits), target)
+    assert torch.allclose(loss({"logits": logits}, target)["loss"], expected, atol=1e-6)
+    huge = loss({"logits": torch.full((2, 3), 200.0)}, torch.zeros(2, 3))["loss"]
+    assert math.isfinite(huge.item()) and huge.item() == pytest.approx(200, rel=1e-4)
+
+
+def _model(seed=0):
+    model = build_model(ModelConfig("dense", (1, 8, 8), (1, 8, 8), latent_dim=8))
+    glorot_init_(model, torch.Generator().manual_seed(seed))
+    return model
+
+
+def _train(model, x, **config):
+    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    settings = {"epochs": 5, "batch_size": 16, "verbose": 0} | config
+    return Trainer(TrainConfig(**settings), objective, seed=0).fit(model, x, x)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adadelta", "sgd"])
+def test_every_optimizer_lowers_the_loss(optimizer, digit_images):
+    x = torch.from_numpy(digit_images)
+    result = _train(_model(), x, optimizer=optimizer, epochs=8)
+    losses = [row["loss"] for row in result.history]
+    assert losses[-1] < losses[0]
+    assert result.stop_reason == "completed" and len(losses) == 8
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_does_not(digit_images):
+    x = torch.from_numpy(digit_images)
+    a, b, c = _model(), _model(), _model()
+    _train(a, x)
+    _train(b, x)
+    objective = ReconstructionLoss("bce", c.decoder.output_activation)
+    Trainer(TrainConfig(epochs=5, batch_size=16, verbose=0), objective, seed=1).fit(c, x, x)
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name
+    assert not all(
+        torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters(), strict=True)
+    )
+
+
+def test_validation_loss_is_recorded(digit_images):
+    x = torch.from_numpy(digit_images)
+    model = _model()
+    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    trainer = Trainer(TrainConfig(epochs=3, verbose=0), objective, seed=0)
+    history = trainer.fit(model, x[:300], x[:300], validation=(x[300:], x[300:])).history
+    assert all("val_loss" in row and row["val_loss"] > 0 for row in history)
+
+
+class NaNAfter(nn.Module):
+    """An objective that turns NaN from a given epoch on (counted in steps)."""
+
+    def __init__(self, inner, bad_from_step):
+        super().__init__()
+        self.inner, self.bad_from_step, self.steps = inner, bad_from_step, 0
+
+    def forward(self, outputs, target):
+        self.steps += 1
+        loss = self.inner(outputs, target)["loss"]
+        return {"loss": loss * float("nan") if self.steps > self.bad_from_step else loss}
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_weights(digit_images):
+    x = torch.from_numpy(digit_images)  # 400 samples, batch 100 → 4 steps per epoch
+    model = _model()
+    objective = NaNAfter(ReconstructionLoss("bce", model.decoder.output_activation), 9)
+    trainer = Trainer(TrainConfig(epochs=10, batch_size=100, verbose=0), objective, seed=0)
+    result = trainer.fit(model, x, x)
+    assert len(result.history) == 2  # epochs 1 and 2 were good; epoch 3 went NaN
+    assert "nan" in result.stop_reason and "epoch 2" in result.stop_reason
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+    reference = _model()
+    Trainer(
+        TrainConfig(epochs=2, batch_size=100, verbose=0),
+        ReconstructionLoss("bce", reference.decoder.output_activation),
+        seed=0,
+    ).fit(reference, x, x)
+    assert all(
+        torch.equal(p, q) for p, q in zip(model.parameters(), reference.parameters(), strict=True)
+    )
+
+
+def test_divergence_in_the_first_epoch_is_an_error(digit_images):
+    x = torch.from_numpy(digit_images)
+    model = _model()
+    objective = NaNAfter(ReconstructionLoss("bce", model.decoder.output_activation), 0)
+    with pytest.raises(TrainingError, match="diverged in epoch 1"):
+        Trainer(TrainConfig(epochs=3, verbose=0), objective, seed=0).fit(model, x, x)
+
+
+def test_early_stopping_restores_the_best_weights(digit_images):
+    x = torch.from_numpy(digit_images)
+    model = _model()
+    # A learning rate this high makes the loss bounce, so patience runs out early.
+    result = _train(model, x, epochs=200, learning_rate=0.5, optimizer="sgd", early_stopping=2)
+    assert result.stop_reason == "early_stopping"
+    assert len(result.history) < 200
+    best = min(row["loss"] for row in result.history)
+    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    final = Trainer(TrainConfig(verbose=0), objective).evaluate(model, x, x)
+    assert final <= best * 1.05  # the restored weights are the best epoch's
