@@ -49,9 +49,9 @@ def conv_run(tmp_path_factory):
             "--noise",
             "gaussian:0.3",
             "--epochs",
-            "3",
+            "20",
             "--batch-size",
-            "64",
+            "32",
             "--limit",
             "300",
             "--quiet",
@@ -84,13 +84,14 @@ def test_train_writes_a_complete_run(conv_run):
         "loss.png",
     } <= names
     metrics = json.loads((conv_run / "metrics.json").read_text())
-    assert metrics["evaluated_on"] == "digits" and metrics["n_evaluated"] == 360
+    assert metrics["evaluated_on"] == "digits" and metrics["n_evaluated"] == 300  # --limit
     assert 0 < metrics["reconstruction"]["bce"] < 1
     assert metrics["denoising"]["psnr"] > metrics["denoising"]["noisy_psnr"]
     report = (conv_run / "report.html").read_text()
     for figure in ("reconstructions.png", "denoising.png", "loss.png"):
         assert f'src="{figure}"' in report
-        assert Image.open(conv_run / figure).size[0] > 300
+        with Image.open(conv_run / figure) as image:
+            assert image.size[0] > 300
     assert not [p for p in conv_run.parent.iterdir() if "staging" in p.name]
 
 
@@ -119,7 +120,9 @@ def test_encode_decode_reconstruct(conv_run, capsys, tmp_path):
     )
     assert code == 0
     pngs = sorted((tmp_path / "pngs").glob("*.png"))
-    assert len(pngs) == 360 and Image.open(pngs[0]).size == (8, 8)
+    assert len(pngs) == 360
+    with Image.open(pngs[0]) as image:
+        assert image.size == (8, 8)
 
     code, _, _ = run(["encode", conv_run, "digits", "-o", tmp_path / "codes.csv"], capsys)
     assert code == 0
@@ -346,7 +349,7 @@ def test_train_on_real_mnist_files(mnist_dir, tmp_path, capsys):
             "--limit",
             "3000",
             "--epochs",
-            "2",
+            "10",
             "-q",
             "--out",
             tmp_path / "m",

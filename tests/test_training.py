@@ -117,15 +117,16 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_weights(digit_images):
     x = torch.from_numpy(digit_images)  # 400 samples, batch 100 → 4 steps per epoch
     model = _model()
     objective = NaNAfter(ReconstructionLoss("bce", model.decoder.output_activation), 9)
-    trainer = Trainer(TrainConfig(epochs=10, batch_size=100, verbose=0), objective, seed=0)
-    result = trainer.fit(model, x, x)
+    # A constant rate, so that the reference run of 2 epochs takes the very same steps.
+    config = TrainConfig(epochs=10, batch_size=100, lr_schedule="constant", verbose=0)
+    result = Trainer(config, objective, seed=0).fit(model, x, x)
     assert len(result.history) == 2  # epochs 1 and 2 were good; epoch 3 went NaN
     assert "nan" in result.stop_reason and "epoch 2" in result.stop_reason
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
     reference = _model()
     Trainer(
-        TrainConfig(epochs=2, batch_size=100, verbose=0),
+        TrainConfig(epochs=2, batch_size=100, lr_schedule="constant", verbose=0),
         ReconstructionLoss("bce", reference.decoder.output_activation),
         seed=0,
     ).fit(reference, x, x)
@@ -142,14 +143,22 @@ def test_divergence_in_the_first_epoch_is_an_error(digit_images):
         Trainer(TrainConfig(epochs=3, verbose=0), objective, seed=0).fit(model, x, x)
 
 
-def test_early_stopping_restores_the_best_weights(digit_images):
+def test_early_stopping_restores_the_best_weights(digit_images, monkeypatch):
+    """Scripted epoch losses: best at epoch 2, then worse; patience 2 stops after epoch 4."""
     x = torch.from_numpy(digit_images)
     model = _model()
-    # A learning rate this high makes the loss bounce, so patience runs out early.
-    result = _train(model, x, epochs=200, learning_rate=0.5, optimizer="sgd", early_stopping=2)
+    scripted = iter([1.0, 0.5, 0.7, 0.8, 0.9, 1.0])
+
+    def fake_epoch(self, model, *args):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)  # every epoch moves the weights, so we can tell them apart
+        return next(scripted)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", fake_epoch)
+    start = [p.clone() for p in model.parameters()]
+    result = _train(model, x, epochs=6, early_stopping=2)
     assert result.stop_reason == "early_stopping"
-    assert len(result.history) < 200
-    best = min(row["loss"] for row in result.history)
-    objective = ReconstructionLoss("bce", model.decoder.output_activation)
-    final = Trainer(TrainConfig(verbose=0), objective).evaluate(model, x, x)
-    assert final <= best * 1.05  # the restored weights are the best epoch's
+    assert [row["loss"] for row in result.history] == [1.0, 0.5, 0.7, 0.8]
+    for before, after in zip(start, model.parameters(), strict=True):
+        assert torch.allclose(after, before + 2.0, atol=1e-5)  # the weights after epoch 2

@@ -58,6 +58,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     scaling : {"auto", "minmax", "standard", "none"}
         ``auto`` maps images and data in [0, 1] (or uint8) to [0, 1], and
         standardises other tables. Remembered, so new data is treated the same.
+    learning_rate : float or None
+        None takes the optimizer's default: 2e-3 for Adam, 1.0 for Adadelta, 1e-2 for SGD.
+    lr_schedule : {"cosine", "constant"}
+        ``cosine`` anneals the learning rate to zero over the planned steps; measured
+        to end lower than a constant rate on the classic MNIST models.
     early_stopping : int or None
         Patience in epochs on the validation loss (training loss without
         validation data); the best weights are restored.
@@ -109,7 +114,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         epochs: int = 50,
         validation_split: float = 0.0,
         early_stopping: int | None = None,
-        lr_schedule: str = "constant",
+        lr_schedule: str = "cosine",
         shuffle: bool = True,
         scaling: str = "auto",
         random_state: int | None = None,
@@ -338,6 +343,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     @staticmethod
     def _to_tensor(scaler: Scaler, X: np.ndarray, expected: tuple | None = None) -> torch.Tensor:
         scaled = np.ascontiguousarray(scaler.transform(X), dtype=np.float32)
+        if not scaled.flags.writeable:  # a memory-mapped file the scaler passed through
+            scaled = scaled.copy()
         if scaled.ndim == 3:  # (n, H, W) grayscale images
             scaled = scaled[:, None]
         if expected is not None and scaled.shape[1:] != tuple(expected):

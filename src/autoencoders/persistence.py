@@ -192,7 +192,8 @@ def load_estimator(path: str | Path, *, device: str = "auto"):
     config = read_config(path)
     where = path / CONFIG
     try:
-        estimator = AutoEncoder(**config["params"])
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+        estimator = AutoEncoder(**params)
         estimator._validate_params()
     except (TypeError, InvalidParameterError) as error:
         raise ModelFileError(f"{where}: invalid params ({_first_line(error)})") from None

@@ -15,7 +15,13 @@ import numpy as np
 from autoencoders.data import Dataset
 from autoencoders.estimator import AutoEncoder
 from autoencoders.persistence import staged_directory
-from autoencoders.report import Section, denoising_grid, loss_curves, reconstruction_grid
+from autoencoders.report import (
+    Section,
+    comparison_grid,
+    denoising_grid,
+    loss_curves,
+    reconstruction_grid,
+)
 from autoencoders.report import write_report as write_html_report
 
 GRID_SIZE = 10
@@ -92,13 +98,24 @@ def run_section(
     shown = data.X[:GRID_SIZE]
     clean = target.X[:GRID_SIZE] if target is not None else shown
     figures = []
-    reconstruction_grid(
-        _display(estimator.input_scaler_, shown),
-        _display(estimator.target_scaler_, estimator.predict(shown)),
-        folder / "reconstructions.png",
-        n=GRID_SIZE,
-    )
-    figures.append(("Originals (top) and their reconstructions (bottom).", "reconstructions.png"))
+    outputs = _display(estimator.target_scaler_, estimator.predict(shown))
+    if target is None:
+        reconstruction_grid(
+            _display(estimator.input_scaler_, shown),
+            outputs,
+            folder / "reconstructions.png",
+            n=GRID_SIZE,
+        )
+        caption = "Originals (top) and their reconstructions (bottom)."
+    else:
+        rows = {
+            "input": _display(estimator.input_scaler_, shown),
+            "output": outputs,
+            "target": _display(estimator.target_scaler_, clean),
+        }
+        comparison_grid(rows, folder / "reconstructions.png", n=GRID_SIZE)
+        caption = "Inputs (top), the model's outputs (middle) and the targets (bottom)."
+    figures.append((caption, "reconstructions.png"))
     if estimator.noise:
         noisy = estimator.corrupt(shown)
         denoising_grid(

@@ -38,10 +38,16 @@ def fail(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    warnings.simplefilter("default")
-    warnings.formatwarning = lambda message, category, *args, **kwargs: (
-        f"autoencoders: warning: {message}\n"
-    )
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        _run(argv)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"autoencoders: warning: {message}", err=True)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="autoencoders", standalone_mode=False)
     except click.exceptions.Abort:

@@ -94,7 +94,14 @@ Examples:
     "--lr",
     "learning_rate",
     type=click.FloatRange(0, 10, min_open=True),
-    help="Learning rate [default: adam 1e-3, adadelta 1.0, sgd 1e-2].",
+    help="Learning rate [default: adam 2e-3, adadelta 1.0, sgd 1e-2].",
+)
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(["cosine", "constant"]),
+    default="cosine",
+    show_default=True,
+    help="cosine anneals the learning rate to 0 by the last epoch.",
 )
 @click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=256, show_default=True)
 @click.option("--epochs", type=click.IntRange(1, 1_000_000), default=50, show_default=True)

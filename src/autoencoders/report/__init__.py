@@ -1,10 +1,17 @@
 """Figures and a one-page HTML report that show what an autoencoder learned."""
 
-from autoencoders.report.figures import denoising_grid, image_row, loss_curves, reconstruction_grid
+from autoencoders.report.figures import (
+    comparison_grid,
+    denoising_grid,
+    image_row,
+    loss_curves,
+    reconstruction_grid,
+)
 from autoencoders.report.html import Section, write_report
 
 __all__ = [
     "Section",
+    "comparison_grid",
     "denoising_grid",
     "image_row",
     "loss_curves",

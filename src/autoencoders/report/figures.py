@@ -36,7 +36,7 @@ def reconstruction_grid(
 ) -> Path:
     """Originals above their reconstructions, so errors are seen side by side."""
     rows = {"original": originals, "reconstruction": reconstructions}
-    return _comparison_figure(rows, path, n=n, title=title)
+    return comparison_grid(rows, path, n=n, title=title)
 
 
 def denoising_grid(
@@ -50,7 +50,7 @@ def denoising_grid(
 ) -> Path:
     """Noisy inputs, the model's output and the clean targets, one row each."""
     rows = {"noisy": noisy, "denoised": denoised, "clean": clean}
-    return _comparison_figure(rows, path, n=n, title=title)
+    return comparison_grid(rows, path, n=n, title=title)
 
 
 def image_row(
@@ -134,13 +134,17 @@ def _is_loss(key: str) -> bool:
     return name not in NOT_LOSSES and not name.endswith(("seconds", "_time"))
 
 
-def _comparison_figure(
-    rows: dict[str, np.ndarray], path: str | Path, *, n: int, title: str | None
+def comparison_grid(
+    rows: dict[str, np.ndarray], path: str | Path, *, n: int = 10, title: str | None = None
 ) -> Path:
-    """Draw the first ``n`` examples of several same-shaped arrays, one row each."""
+    """The first ``n`` examples of several arrays, one labelled row each (e.g. input,
+    output, target of an image-to-image model)."""
     arrays = {label: np.asarray(values) for label, values in rows.items()}
-    shapes = {values.shape[1:] for values in arrays.values()}
-    if len(shapes) != 1:
+    # Images may differ in channels (gray input, colour output) but not in size.
+    shapes = {
+        values.shape[2:] if values.ndim == 4 else values.shape[1:] for values in arrays.values()
+    }
+    if len(shapes) != 1 or len({values.ndim for values in arrays.values()}) != 1:
         raise DataError(f"arrays to compare differ in shape: {[a.shape for a in arrays.values()]}")
     if n < 1:
         raise DataError(f"n must be at least 1, got {n}")
