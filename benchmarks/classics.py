@@ -46,11 +46,36 @@ def models(conv_epochs: int, seed: int) -> dict[str, AutoEncoder]:
     }
 
 
+def run_one(estimator: AutoEncoder, train, test) -> dict:
+    X_train, X_test = train.X, test.X
+    if estimator.model != "conv":  # the tutorial flattens to 784 features
+        X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
+    started = time.perf_counter()
+    estimator.fit(X_train)
+    elapsed = time.perf_counter() - started
+    seconds = [row["seconds"] for row in estimator.history_]
+    result = {
+        "seed": estimator.random_state,
+        "seconds_per_epoch": statistics.median(seconds[1:] or seconds),
+        "train_seconds": elapsed,
+        "test": estimator.evaluate(X_test),
+    }
+    if estimator.noise:
+        result["denoising"] = estimator.evaluate(X_test, noise=estimator.noise)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="folder with mnist/ (else $AUTOENCODERS_DATA)")
     parser.add_argument("--conv-epochs", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="seeds for the dense and deep rows (the conv rows use the first)",
+    )
     parser.add_argument("--only", nargs="*", help="run only these rows")
     args = parser.parse_args()
 
@@ -58,35 +83,31 @@ def main() -> None:
     train = load_dataset("mnist", "train", data_dir=folder)
     test = load_dataset("mnist", "test", data_dir=folder)
     rows = {}
-    for name, estimator in models(args.conv_epochs, args.seed).items():
+    for name in models(args.conv_epochs, 0):
         if args.only and name not in args.only:
             continue
-        X_train, X_test = train.X, test.X
-        if estimator.model != "conv":  # the tutorial flattens to 784 features
-            X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
-        print(f"== {name}", flush=True)
-        started = time.perf_counter()
-        estimator.fit(X_train)
-        elapsed = time.perf_counter() - started
-        seconds = [row["seconds"] for row in estimator.history_]
-        row = {
-            "epochs": len(seconds),
+        seeds = args.seeds if name in ("dense", "deep") else args.seeds[:1]
+        runs = []
+        for seed in seeds:
+            estimator = models(args.conv_epochs, seed)[name]
+            print(f"== {name}, seed {seed}", flush=True)
+            runs.append(run_one(estimator, train, test))
+            print(runs[-1], flush=True)
+        bces = [run["test"]["bce"] for run in runs]
+        rows[name] = {
+            "epochs": estimator.epochs,
             "batch_size": estimator.batch_size,
-            "seconds_per_epoch": statistics.median(seconds[1:] or seconds),
-            "train_seconds": elapsed,
-            "test": estimator.evaluate(X_test),
+            "settings": {k: v for k, v in estimator.get_params().items() if v is not None},
+            "test_bce_mean": statistics.fmean(bces),
+            "test_bce_per_seed": bces,
+            "test_psnr_mean": statistics.fmean(run["test"]["psnr"] for run in runs),
+            "seconds_per_epoch": statistics.median(run["seconds_per_epoch"] for run in runs),
+            "runs": runs,
             "keras": KERAS_ANCHORS[name],
         }
-        if estimator.noise:
-            row["denoising"] = estimator.evaluate(X_test, noise=estimator.noise)
-        rows[name] = row
-        print(row, flush=True)
 
-    write_results(
-        "classics",
-        {"machine": machine(), "seed": args.seed, "rows": rows},
-        markdown(rows, machine()),
-    )
+    info = machine()
+    write_results("classics", {"machine": info, "rows": rows}, markdown(rows, info))
 
 
 def markdown(rows: dict, info: dict) -> str:
@@ -95,23 +116,26 @@ def markdown(rows: dict, info: dict) -> str:
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}. "
         "Command: `AUTOENCODERS_DATA=../shared/datasets python benchmarks/classics.py`.",
-        "Test metrics on the 10 000 MNIST test images; BCE per pixel, PSNR per image (peak 1).",
+        "Test metrics on the 10 000 MNIST test images; BCE per pixel, PSNR per image (peak 1). "
+        "Our defaults: Glorot-uniform init, Adam (lr 2e-3, cosine-annealed to 0).",
         "",
-        "| model | epochs | batch | test BCE | Keras BCE | PSNR (dB) | s/epoch | Keras s/epoch |",
+        "| model | epochs | batch | test BCE, mean (per seed) | Keras BCE | PSNR (dB) | s/epoch "
+        "| Keras s/epoch |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in rows.items():
         keras = row["keras"]
         keras_bce = f"{keras['bce']:.4f}" if keras["bce"] else "–"
         keras_s = f"{keras['seconds_per_epoch']:.2f}" if keras["seconds_per_epoch"] else "–"
-        test = row["test"]
+        per_seed = ", ".join(f"{b:.4f}" for b in row["test_bce_per_seed"])
         lines.append(
-            f"| {name} | {row['epochs']} | {row['batch_size']} | {test['bce']:.4f} | {keras_bce} "
-            f"| {test['psnr']:.2f} | {row['seconds_per_epoch']:.2f} | {keras_s} |"
+            f"| {name} | {row['epochs']} | {row['batch_size']} | {row['test_bce_mean']:.4f} "
+            f"({per_seed}) | {keras_bce} | {row['test_psnr_mean']:.2f} "
+            f"| {row['seconds_per_epoch']:.2f} | {keras_s} |"
         )
     for name, row in rows.items():
-        if "denoising" in row:
-            d = row["denoising"]
+        if "denoising" in row["runs"][0]:
+            d = row["runs"][0]["denoising"]
             lines += [
                 "",
                 f"Denoising ({name}, gaussian σ = 0.5): noisy input PSNR "

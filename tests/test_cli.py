@@ -49,7 +49,7 @@ def conv_run(tmp_path_factory):
             "--noise",
             "gaussian:0.3",
             "--epochs",
-            "20",
+            "40",
             "--batch-size",
             "32",
             "--limit",
@@ -360,3 +360,19 @@ def test_train_on_real_mnist_files(mnist_dir, tmp_path, capsys):
     metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert metrics["n_train"] == 3000 and metrics["n_evaluated"] == 3000
     assert metrics["reconstruction"]["bce"] < 0.3
+
+
+@pytest.mark.parametrize(
+    ("args", "hidden", "latent"),
+    [
+        (["--model", "dense", "--latent-dim", "8"], [], 8),
+        (["--model", "deep"], [128, 64], 32),
+        (["--model", "dense", "--hidden", "32,16", "--latent-dim", "4"], [32, 16], 4),
+    ],
+)
+def test_dense_model_flags(args, hidden, latent, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = run(["train", "digits", *args, "--epochs", "1", "-q", "--out", out], capsys)
+    assert code == 0, err
+    model = json.loads((out / "config.json").read_text())["model"]
+    assert model["hidden"] == hidden and model["latent_dim"] == latent

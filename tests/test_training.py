@@ -1,5 +1,6 @@
 """Corruptions, losses and the trainer: what a training run must guarantee."""
 
+import itertools
 import math
 
 import pytest
@@ -162,3 +163,37 @@ def test_early_stopping_restores_the_best_weights(digit_images, monkeypatch):
     assert [row["loss"] for row in result.history] == [1.0, 0.5, 0.7, 0.8]
     for before, after in zip(start, model.parameters(), strict=True):
         assert torch.allclose(after, before + 2.0, atol=1e-5)  # the weights after epoch 2
+
+
+def test_progress_in_a_log_shows_epoch_loss_and_val_loss(digit_images, capsys):
+    x = torch.from_numpy(digit_images)
+    model = _model()
+    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    Trainer(TrainConfig(epochs=2, verbose=1), objective).fit(
+        model, x[:300], x[:300], validation=(x[300:], x[300:])
+    )
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("epoch 1/2 - loss ") and " - val_loss " in lines[0]
+
+
+def test_cosine_schedule_anneals_to_zero(digit_images):
+    x = torch.from_numpy(digit_images)
+    model = _model()
+    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    trainer = Trainer(TrainConfig(epochs=3, batch_size=100, verbose=0), objective)
+    seen = []
+    original = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    torch.optim.Adam.step = spy
+    try:
+        trainer.fit(model, x, x)
+    finally:
+        torch.optim.Adam.step = original
+    assert seen[0] == pytest.approx(2e-3) and len(seen) == 12
+    assert all(a > b for a, b in itertools.pairwise(seen))
+    assert seen[-1] < 0.05 * seen[0]

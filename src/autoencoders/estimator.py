@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import warnings
 from numbers import Integral, Real
@@ -17,13 +19,20 @@ from sklearn.utils.validation import check_is_fitted
 from autoencoders.data import Scaler, fit_scaler
 from autoencoders.errors import DataError
 from autoencoders.metrics import reconstruction_metrics
-from autoencoders.models import ModelConfig, available_models, build_model, code_shape
-from autoencoders.models.base import glorot_init_
-from autoencoders.training import Corruption, ReconstructionLoss, TrainConfig, Trainer
+from autoencoders.models import ModelConfig, build_model, code_shape
+from autoencoders.models.base import glorot_init_, init_relu_biases_
+from autoencoders.training import (
+    Checkpoint,
+    Corruption,
+    ReconstructionLoss,
+    TrainConfig,
+    Trainer,
+)
 
 DEFAULT_HIDDEN = {"deep": (128, 64)}
 DEFAULT_LATENT = {"dense": 32, "deep": 32}
 INFERENCE_BATCH = 4096
+INIT_SAMPLE = 2048  # samples that set the ReLU biases at initialisation
 
 
 class TrainingWarning(UserWarning):
@@ -61,8 +70,9 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     learning_rate : float or None
         None takes the optimizer's default: 2e-3 for Adam, 1.0 for Adadelta, 1e-2 for SGD.
     lr_schedule : {"cosine", "constant"}
-        ``cosine`` anneals the learning rate to zero over the planned steps; measured
-        to end lower than a constant rate on the classic MNIST models.
+        ``cosine`` warms the learning rate up over the first 5% of the steps, then
+        anneals it to zero; measured to end lower than a constant rate on the classic
+        MNIST models (benchmarks/results/classics.md).
     early_stopping : int or None
         Patience in epochs on the validation loss (training loss without
         validation data); the best weights are restored.
@@ -74,6 +84,12 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         ``nn.Module``s usable on their own.
     history_ : list of dict
         Per epoch: ``loss``, ``val_loss`` (with validation data) and ``seconds``.
+
+    Notes
+    -----
+    Weights start as Keras's (Glorot-uniform), then each ReLU unit's bias is set so
+    that it is active on 95% of a training sample, which keeps code units from dying
+    (see :func:`autoencoders.models.init_relu_biases_`).
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -142,12 +158,16 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, *, validation_data=None) -> AutoEncoder:
+    def fit(self, X, y=None, *, validation_data=None, checkpoint=None) -> AutoEncoder:
         """Train on ``X``; a ``y`` with the shape of samples is the target to reconstruct.
 
         A 1-D ``y`` (class labels, as a ``Pipeline`` passes them) is ignored. A 2-D or
         higher ``y`` makes this paired training (``X`` in, ``y`` out): a denoiser, a
         colouriser, an inpainter. ``validation_data`` is ``X_val`` or ``(X_val, y_val)``.
+
+        With ``checkpoint`` (a file path), the training state is saved there atomically
+        after every epoch, and a fit started again with the same settings and data
+        resumes from it, ending with the same weights as an uninterrupted fit.
         """
         self._validate_params()
         X = _check_samples(X, "X")
@@ -188,7 +208,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             activation=self.activation,
             output_activation="sigmoid" if bounded else "linear",
         )
-        self.module_ = _new_module(self.model_config_, seed).to(self.device_)
+        self.module_ = _new_module(self.model_config_, x, seed).to(self.device_)
         trainer = Trainer(
             TrainConfig(
                 epochs=self.epochs,
@@ -204,13 +224,25 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             corruption=corruption,
             seed=seed,
         )
-        result = trainer.fit(self.module_, x, t, validation)
+        if checkpoint is not None:
+            checkpoint = Checkpoint(checkpoint, self._fingerprint(X, target, seed))
+        result = trainer.fit(self.module_, x, t, validation, checkpoint=checkpoint)
         self.history_ = result.history
         self.stop_reason_ = result.stop_reason
         if result.stop_reason not in ("completed", "early_stopping"):
             warnings.warn(result.stop_reason, TrainingWarning, stacklevel=2)
-        self._set_shape_attributes(X)
+        self._set_shape_attributes()
         return self
+
+    def _fingerprint(self, X: np.ndarray, target: np.ndarray, seed: int) -> str:
+        """What a checkpoint must match to be resumed: the settings and (a sample of) the data."""
+        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "device")}
+        digest = hashlib.sha256(json.dumps([params, seed], sort_keys=True, default=str).encode())
+        for array in (X, target):
+            digest.update(str((array.shape, array.dtype)).encode())
+            flat = array.reshape(-1)
+            digest.update(np.ascontiguousarray(flat[:: max(1, flat.size // 100_000)]).tobytes())
+        return digest.hexdigest()
 
     def _fit_scaler(self, X: np.ndarray) -> Scaler:
         method = self.scaling
@@ -239,13 +271,14 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             t_val = self._to_tensor(self.target_scaler_, _check_samples(y_val, "validation y"))
         return x_val.to(self.device_), t_val.to(self.device_)
 
-    def _set_shape_attributes(self, X: np.ndarray) -> None:
+    def _set_shape_attributes(self) -> None:
+        """Shapes a fitted (or loaded) model exposes, derived from its config."""
         self.input_shape_ = self.model_config_.input_shape
         self.output_shape_ = self.model_config_.output_shape
         self.code_shape_ = code_shape(self.module_.cpu(), self.input_shape_)
         self.module_.to(self.device_)
-        if X.ndim == 2:
-            self.n_features_in_ = X.shape[1]
+        if len(self.input_shape_) == 1:
+            self.n_features_in_ = self.input_shape_[0]
 
     # ---------------------------------------------------------------- inference
     def transform(self, X) -> np.ndarray:
@@ -379,12 +412,14 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         return load_estimator(path, device=device)
 
 
-def _new_module(config: ModelConfig, seed: int) -> torch.nn.Module:
-    if config.model not in available_models():
-        raise ValueError(f"unknown model {config.model!r}")
+def _new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Module:
+    """Build the network; Glorot weights, then ReLU biases set from a sample of ``x``."""
     with torch.random.fork_rng(devices=[]):  # PyTorch's default init would touch the global RNG
         module = build_model(config)
-    glorot_init_(module, torch.Generator().manual_seed(seed))
+    rng = torch.Generator().manual_seed(seed)
+    glorot_init_(module, rng)
+    sample = torch.randperm(len(x), generator=rng)[:INIT_SAMPLE].to(x.device)
+    init_relu_biases_(module.to(x.device), x[sample])
     return module
 
 

@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from sklearn.utils._param_validation import InvalidParameterError
 
 from autoencoders.errors import AutoencodersError, DataError, ModelFileError
+from autoencoders.files import atomic_write_bytes
 from autoencoders.models import ModelConfig, build_model
 
 FORMAT_VERSION = 1
@@ -34,6 +35,7 @@ CONFIG, WEIGHTS, HISTORY, METRICS = (
     "history.csv",
     "metrics.json",
 )
+CHECKPOINT = "checkpoint.safetensors"  # only in an unfinished run's FINAL.partial folder
 
 
 def library_versions() -> dict[str, str]:
@@ -50,22 +52,6 @@ def library_versions() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- writing
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename over it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def write_json(path: Path, data: dict) -> None:
     atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
 
@@ -124,35 +110,58 @@ def estimator_config(estimator) -> dict:
 
 
 @contextlib.contextmanager
-def staged_directory(final: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a fresh directory that becomes ``final`` only if the block succeeds.
+def staged_directory(
+    final: str | Path, *, overwrite: bool = False, resume: bool = False
+) -> Iterator[Path]:
+    """Yield ``FINAL.partial``, which becomes ``final`` only if the block succeeds.
 
-    A crash or an error leaves no half-written run under the final name, and an
-    existing run is replaced only at the very end (and only with ``overwrite``).
+    A crash leaves no half-written run under the final name. A partial run holding a
+    checkpoint is kept so that it can be resumed (``resume=True``); an existing run is
+    replaced only at the very end, and only with ``overwrite`` or ``resume``.
     """
     final = Path(final)
+    partial = final.with_name(final.name + ".partial")
     if final.exists() and not final.is_dir():
         raise DataError(f"{final}: exists and is not a directory; choose another --out")
-    if final.is_dir() and any(final.iterdir()) and not overwrite:
-        raise DataError(
-            f"{final}: already exists and is not empty; pass --overwrite or choose another --out"
-        )
+    if resume:
+        if not partial.is_dir():
+            raise DataError(
+                f"{final}: no interrupted run to resume ({partial.name} is missing); "
+                "start it without --resume"
+            )
+    else:
+        if final.is_dir() and any(final.iterdir()) and not overwrite:
+            raise DataError(
+                f"{final}: already exists and is not empty; "
+                "pass --overwrite or choose another --out"
+            )
+        if partial.exists() and not overwrite:
+            raise DataError(
+                f"{partial}: holds an interrupted run; continue it with "
+                f"--resume {final}, or pass --overwrite to start again"
+            )
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            partial.mkdir(parents=True)
+        except OSError as error:
+            raise DataError(
+                f"{final}: cannot create the output directory "
+                f"({error.strerror}); choose a writable --out"
+            ) from None
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.staging-"))
-    except OSError as error:
-        raise DataError(f"{final}: cannot create the output directory ({error.strerror})") from None
-    try:
-        yield staging
-        if final.exists():
-            retired = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
-            os.replace(final, retired / "run")
-            os.replace(staging, final)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        yield partial
+    except BaseException:
+        if not (partial / CHECKPOINT).exists():
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+    (partial / CHECKPOINT).unlink(missing_ok=True)
+    if final.exists():
+        retired = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-"))
+        os.replace(final, retired / "run")
+        os.replace(partial, final)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(partial, final)
 
 
 # --------------------------------------------------------------------------- reading
@@ -224,7 +233,7 @@ def load_estimator(path: str | Path, *, device: str = "auto"):
     estimator.stop_reason_ = fitted.get("stop_reason", "completed")
     estimator.corruption_ = None
     estimator.history_ = read_history(path / HISTORY)
-    estimator._set_shape_attributes(np.empty((1, *model_config.input_shape)))
+    estimator._set_shape_attributes()
     return estimator
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from autoencoders.data import Dataset
 from autoencoders.estimator import AutoEncoder
-from autoencoders.persistence import staged_directory
+from autoencoders.persistence import CHECKPOINT, staged_directory
 from autoencoders.report import (
     Section,
     comparison_grid,
@@ -44,16 +44,23 @@ def train_run(
     target: Dataset | None = None,
     title: str | None = None,
     overwrite: bool = False,
+    resume: bool = False,
 ) -> Run:
     """Train ``estimator`` on ``train`` (against ``target`` if paired) and write a run directory.
 
     Metrics are measured on ``test`` when given (a held-out split), else on the
-    training data, and say which.
+    training data, and say which. Training is checkpointed every epoch in
+    ``OUT.partial``; ``resume=True`` continues an interrupted run from there.
     """
     out = Path(out)
-    with staged_directory(out, overwrite=overwrite) as staging:
+    with staged_directory(out, overwrite=overwrite, resume=resume) as staging:
         started = time.perf_counter()
-        estimator.fit(train.X, None if target is None else target.X)
+        checkpoint = staging / CHECKPOINT
+        if target is None:  # as the Keras tutorials do: the held-out data draws val_loss
+            validation = None if test is None else test.X
+            estimator.fit(train.X, validation_data=validation, checkpoint=checkpoint)
+        else:
+            estimator.fit(train.X, target.X, checkpoint=checkpoint)
         seconds = time.perf_counter() - started
         held_out = test if test is not None and target is None else train
         metrics = evaluate_run(estimator, held_out, target=target)

@@ -9,7 +9,7 @@ import click
 
 from autoencoders.cli.app import cli
 from autoencoders.cli.options import data_options, int_list, read_data
-from autoencoders.cli.outputs import write_output
+from autoencoders.cli.outputs import write_output, write_text
 from autoencoders.data import BUILTIN_DATASETS
 from autoencoders.estimator import AutoEncoder
 from autoencoders.runs import evaluate_run, train_run
@@ -48,6 +48,7 @@ Examples:
   autoencoders train mnist --model conv --noise gaussian:0.5 --batch-size 128 --out runs/denoise
   autoencoders train table.csv --label-column class --hidden 16 --latent-dim 4 --out runs/tab
   autoencoders train gray/ --target color/ --model conv --out runs/colorize
+  autoencoders train mnist --model conv --epochs 20 --resume runs/conv   (after a crash)
 """
 )
 @click.argument("data")
@@ -126,15 +127,28 @@ Examples:
     help="Held-out DATA for the metrics [default: the "
     "test split of a built-in dataset, else the training data].",
 )
-@click.option("--out", required=True, type=click.Path(), help="Run directory to create.")
+@click.option("--out", type=click.Path(), help="Run directory to create.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
+@click.option(
+    "--resume",
+    type=click.Path(),
+    metavar="RUN",
+    help="Continue the interrupted run RUN from its last checkpoint (same settings).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @data_options
-def train(data, target, test_spec, out, overwrite, quiet, **options) -> None:
+def train(data, target, test_spec, out, overwrite, resume, quiet, **options) -> None:
     """Train an autoencoder on DATA and write a run directory with model and report.
 
     DATA is digits, mnist, fashion-mnist, a .npy/.npz/.csv file or a folder of images.
+    Training is checkpointed every epoch in RUN.partial until the run is complete; if it
+    is interrupted, the same command with --resume RUN continues where it stopped.
     """
+    if resume and out and Path(out) != Path(resume):
+        raise click.UsageError(f"--out {out} and --resume {resume} name different runs")
+    out = out or resume
+    if not out:
+        raise click.UsageError("Missing option '--out' (the run directory to create)")
     data_args = {k: options.pop(k) for k in ("data_dir", "label_column", "image_size", "limit")}
     train_data = read_data(data, "train", dict(data_args))
     target_data = read_data(target, "train", dict(data_args)) if target else None
@@ -148,7 +162,13 @@ def train(data, target, test_spec, out, overwrite, quiet, **options) -> None:
         options.pop("model"), random_state=options.pop("seed"), verbose=0 if quiet else 1, **options
     )
     run = train_run(
-        estimator, train_data, out, test=test_data, target=target_data, overwrite=overwrite
+        estimator,
+        train_data,
+        out,
+        test=test_data,
+        target=target_data,
+        overwrite=overwrite,
+        resume=bool(resume),
     )
     metrics = run.metrics
     click.echo(f"evaluated on {metrics['evaluated_on']}: {_summary(metrics['reconstruction'])}")
@@ -188,19 +208,8 @@ def evaluate(run, data, split, noise, output, **options) -> None:
         metrics["denoising"] = estimator.evaluate(dataset.X, noise=noise)
     text = json.dumps(metrics, indent=2)
     if output:
-        write_output_text(output, text)
+        write_text(output, text)
     click.echo(text)
-
-
-def write_output_text(path: str, text: str) -> None:
-    from autoencoders.errors import DataError
-    from autoencoders.persistence import atomic_write_bytes
-
-    try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(Path(path), (text + "\n").encode())
-    except OSError as error:
-        raise DataError(f"{path}: cannot write ({error.strerror})") from None
 
 
 @cli.command(

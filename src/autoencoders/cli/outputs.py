@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from autoencoders.errors import DataError
-from autoencoders.persistence import atomic_write_bytes
+from autoencoders.files import atomic_write_bytes
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
 
@@ -46,6 +46,16 @@ def write_output(path: str | Path, array: np.ndarray, *, images01: np.ndarray | 
     except OSError as error:
         raise DataError(f"{path}: cannot write ({error.strerror})") from None
     return f"{path} ({len(array)} × {'×'.join(map(str, array.shape[1:]))})"
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text result (e.g. metrics JSON) atomically."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, (text + "\n").encode())
+    except OSError as error:
+        raise DataError(f"{path}: cannot write ({error.strerror})") from None
 
 
 def _write_pngs(folder: Path, images01: np.ndarray) -> str:

@@ -1,7 +1,13 @@
 """Autoencoder networks, built from a :class:`ModelConfig` by one registry."""
 
 from autoencoders.models import conv, dense  # noqa: F401  (registers the builders)
-from autoencoders.models.base import Autoencoder, Decoder, code_shape, glorot_init_
+from autoencoders.models.base import (
+    Autoencoder,
+    Decoder,
+    code_shape,
+    glorot_init_,
+    init_relu_biases_,
+)
 from autoencoders.models.config import ModelConfig
 from autoencoders.models.registry import available_models, build_model, register_model
 
@@ -13,5 +19,6 @@ __all__ = [
     "build_model",
     "code_shape",
     "glorot_init_",
+    "init_relu_biases_",
     "register_model",
 ]

@@ -1,14 +1,17 @@
 """Training: objectives, corruptions and the minibatch trainer."""
 
+from autoencoders.training.checkpoint import Checkpoint, TrainState
 from autoencoders.training.corruption import Corruption
 from autoencoders.training.objectives import ReconstructionLoss
 from autoencoders.training.trainer import OPTIMIZERS, TrainConfig, Trainer, TrainResult
 
 __all__ = [
     "OPTIMIZERS",
+    "Checkpoint",
     "Corruption",
     "ReconstructionLoss",
     "TrainConfig",
     "TrainResult",
+    "TrainState",
     "Trainer",
 ]

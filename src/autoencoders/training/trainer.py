@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from autoencoders.errors import TrainingError
+from autoencoders.training.checkpoint import Checkpoint, TrainState
 from autoencoders.training.corruption import Corruption
 
 # Default learning rates. Adam's is twice Keras's 1e-3 because the default schedule anneals
@@ -51,27 +52,36 @@ class TrainResult:
 
 
 LR_SCHEDULES = ("constant", "cosine")
+WARMUP_FRACTION = 0.05
 
 
-def make_schedule(
-    name: str, optimizer: torch.optim.Optimizer, total_steps: int
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """Per-step learning-rate schedule; ``cosine`` anneals to zero by the last step."""
-    if name == "constant":
-        return None
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    raise ValueError(f"unknown lr_schedule {name!r}; choose one of {', '.join(LR_SCHEDULES)}")
+def lr_factor(schedule: str, step: int, total_steps: int) -> float:
+    """The learning rate at ``step`` as a fraction of the base rate.
+
+    ``cosine``: a linear warm-up over the first 5% of the steps (large early Adam steps
+    are what kill ReLU units), then a cosine decay to zero at the last step. A pure
+    function of the step, so a resumed run follows the very same schedule.
+    """
+    if schedule == "constant":
+        return 1.0
+    if schedule != "cosine":
+        raise ValueError(f"unknown lr_schedule {schedule!r}; choose one of {LR_SCHEDULES}")
+    warmup = max(1, round(WARMUP_FRACTION * total_steps))
+    return min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / total_steps))
 
 
 def make_optimizer(name: str, params, learning_rate: float | None) -> torch.optim.Optimizer:
+    """The optimizer called ``name``; each group remembers its base rate as ``initial_lr``."""
     try:
         cls, default_lr = OPTIMIZERS[name]
     except KeyError:
         raise ValueError(
             f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}"
         ) from None
-    return cls(params, lr=default_lr if learning_rate is None else learning_rate)
+    optimizer = cls(params, lr=default_lr if learning_rate is None else learning_rate)
+    for group in optimizer.param_groups:
+        group["initial_lr"] = group["lr"]
+    return optimizer
 
 
 class Trainer:
@@ -96,80 +106,93 @@ class Trainer:
         x: Tensor,
         target: Tensor,
         validation: tuple[Tensor, Tensor] | None = None,
+        *,
+        checkpoint: Checkpoint | None = None,
     ) -> TrainResult:
+        """Train; with ``checkpoint``, resume from it if it exists and save it every epoch."""
         cfg = self.config
         device = x.device
-        shuffle_rng = torch.Generator().manual_seed(self.seed + 1)
-        noise_rng = torch.Generator(device=device).manual_seed(self.seed + 2)
+        rngs = {
+            "shuffle": torch.Generator().manual_seed(self.seed + 1),
+            "noise": torch.Generator(device=device).manual_seed(self.seed + 2),
+        }
         optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.learning_rate)
         if validation is not None and self.corruption is not None:
             # One fixed corruption of the validation inputs keeps val_loss comparable.
             val_rng = torch.Generator(device=device).manual_seed(self.seed + 3)
             validation = (self.corruption(validation[0], val_rng), validation[1])
 
-        n, batch = len(x), cfg.batch_size
-        steps = math.ceil(n / batch)
-        schedule = make_schedule(cfg.lr_schedule, optimizer, cfg.epochs * steps)
-        history: list[dict[str, float]] = []
+        state = TrainState()
+        if checkpoint is not None and checkpoint.exists():
+            state = checkpoint.restore(model, optimizer)
+            for name, rng in rngs.items():
+                rng.set_state(state.rng_states[name])
+        steps = math.ceil(len(x) / cfg.batch_size)
         last_good = copy.deepcopy(model.state_dict())
-        best_state, best, waited = last_good, math.inf, 0
-        stop_reason = "completed"
         progress = Progress(cfg.epochs, steps, cfg.verbose)
         try:
-            for epoch in range(1, cfg.epochs + 1):
+            for epoch in range(state.epoch + 1, cfg.epochs + 1):
+                if state.stop_reason is not None:
+                    break
                 progress.start_epoch(epoch)
                 started = time.perf_counter()
-                loss = self._train_epoch(
-                    model, optimizer, schedule, x, target, shuffle_rng, noise_rng, progress
-                )
+                loss = self._train_epoch(model, optimizer, x, target, rngs, epoch, progress)
                 if not math.isfinite(loss):
-                    stop_reason = self._diverged(model, last_good, epoch, loss)
-                    break
-                last_good = copy.deepcopy(model.state_dict())
-                row = {"epoch": epoch, "loss": loss}
-                if validation is not None:
-                    row["val_loss"] = self.evaluate(model, *validation)
-                row["seconds"] = time.perf_counter() - started
-                history.append(row)
-                progress.end_epoch(row)
-
-                if cfg.early_stopping is not None:
-                    monitored = row.get("val_loss", row["loss"])
-                    if monitored < best:
-                        best, waited, best_state = monitored, 0, last_good
-                    else:
-                        waited += 1
-                        if waited >= cfg.early_stopping:
-                            model.load_state_dict(best_state)
-                            stop_reason = "early_stopping"
-                            break
+                    state.stop_reason = self._diverged(model, last_good, epoch, loss)
+                else:
+                    last_good = copy.deepcopy(model.state_dict())
+                    row = {"epoch": epoch, "loss": loss}
+                    if validation is not None:
+                        row["val_loss"] = self.evaluate(model, *validation)
+                    row["seconds"] = time.perf_counter() - started
+                    state.history.append(row)
+                    state.epoch = epoch
+                    progress.end_epoch(row)
+                    self._early_stopping(model, state, last_good)
+                if checkpoint is not None:
+                    state.rng_states = {name: rng.get_state() for name, rng in rngs.items()}
+                    checkpoint.save(model, optimizer, state)
         finally:
             progress.close()
-        return TrainResult(history, stop_reason)
+        return TrainResult(state.history, state.stop_reason or "completed")
 
-    def _train_epoch(
-        self, model, optimizer, schedule, x, target, shuffle_rng, noise_rng, progress
-    ) -> float:
+    def _early_stopping(self, model: nn.Module, state: TrainState, weights: dict) -> None:
+        """Track the best epoch; past the patience, restore its weights and stop."""
+        if self.config.early_stopping is None:
+            return
+        row = state.history[-1]
+        monitored = row.get("val_loss", row["loss"])
+        if monitored < state.best:
+            state.best, state.waited, state.best_weights = monitored, 0, weights
+            return
+        state.waited += 1
+        if state.waited >= self.config.early_stopping:
+            model.load_state_dict(state.best_weights)
+            state.stop_reason = "early_stopping"
+
+    def _train_epoch(self, model, optimizer, x, target, rngs, epoch, progress) -> float:
         model.train()
-        n, batch = len(x), self.config.batch_size
-        order = (
-            torch.randperm(n, generator=shuffle_rng).to(x.device) if self.config.shuffle else None
-        )
+        cfg = self.config
+        n, batch = len(x), cfg.batch_size
+        steps = math.ceil(n / batch)
+        base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        order = torch.randperm(n, generator=rngs["shuffle"]).to(x.device) if cfg.shuffle else None
         total = torch.zeros((), device=x.device)
-        for start in range(0, n, batch):
+        for i, start in enumerate(range(0, n, batch)):
             if order is None:
                 xb, tb = x[start : start + batch], target[start : start + batch]
             else:
                 idx = order[start : start + batch]
                 xb = x[idx]
                 tb = xb if target is x else target[idx]
-            inputs = self.corruption(xb, noise_rng) if self.corruption is not None else xb
+            inputs = self.corruption(xb, rngs["noise"]) if self.corruption is not None else xb
             loss = self.objective(model(inputs), tb)["loss"]
+            factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
+            for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
+                group["lr"] = base_lr * factor
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if schedule is not None:
-                schedule.step()
             total += loss.detach() * len(xb)
             progress.step()
         return (total / n).item()
