@@ -18,10 +18,11 @@ Keras 3.15, TensorFlow CPU). Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
-from _common import data_dir, machine, write_results
+from _common import RESULTS, data_dir, machine, write_results
 
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
@@ -106,6 +107,10 @@ def main() -> None:
             "keras": KERAS_ANCHORS[name],
         }
 
+    previous = RESULTS / "classics.json"
+    if args.only and previous.exists():  # a partial rerun updates its rows, keeps the others
+        rows = json.loads(previous.read_text())["rows"] | rows
+        rows = {name: rows[name] for name in KERAS_ANCHORS if name in rows}
     info = machine()
     write_results("classics", {"machine": info, "rows": rows}, markdown(rows, info))
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file
 
-from autoencoders import AutoEncoder, DataError
+from autoencoders import AutoEncoder, DataError, ModelFileError
 from autoencoders.training import checkpoint as checkpoint_module
 from tests.test_cli import assert_one_line_error, run
 
@@ -22,8 +22,7 @@ def settings(**extra):
     return {"epochs": 6, "batch_size": 64, "random_state": 3, "noise": "mask:0.2"} | extra
 
 
-def test_resuming_after_an_interruption_gives_the_same_weights(digit_images, tmp_path,
-                                                               monkeypatch):
+def test_resuming_after_an_interruption_gives_the_same_weights(digit_images, tmp_path, monkeypatch):
     reference = AutoEncoder("conv", **settings()).fit(digit_images)
 
     saves = {"n": 0}
@@ -51,14 +50,15 @@ def test_resuming_after_an_interruption_gives_the_same_weights(digit_images, tmp
 def test_a_checkpoint_from_other_settings_is_refused(digit_images, tmp_path):
     path = tmp_path / "checkpoint.safetensors"
     AutoEncoder("dense", **settings(epochs=1)).fit(digit_images, checkpoint=path)
-    with pytest.raises(Exception, match="other settings or data"):
+    with pytest.raises(ModelFileError, match="other settings or data"):
         AutoEncoder("dense", **settings(epochs=1, latent_dim=5)).fit(digit_images, checkpoint=path)
-    with pytest.raises(Exception, match="other settings or data"):
+    with pytest.raises(ModelFileError, match="other settings or data"):
         AutoEncoder("dense", **settings(epochs=1)).fit(digit_images[::-1], checkpoint=path)
 
 
-def test_a_full_disk_fails_clearly_and_keeps_the_previous_checkpoint(digit_images, tmp_path,
-                                                                     monkeypatch):
+def test_a_full_disk_fails_clearly_and_keeps_the_previous_checkpoint(
+    digit_images, tmp_path, monkeypatch
+):
     path = tmp_path / "checkpoint.safetensors"
     real_fsync, calls = os.fsync, {"n": 0}
 
@@ -97,8 +97,23 @@ def test_partial_runs_must_be_resumed_or_overwritten(tmp_path, capsys):
     assert_one_line_error(code, err, "no interrupted run")
 
 
-TRAIN = ["-m", "autoencoders", "train", "digits", "--model", "conv", "--epochs", "30",
-         "--batch-size", "32", "--noise", "gaussian:0.3", "--seed", "7", "-q"]
+TRAIN = [
+    "-m",
+    "autoencoders",
+    "train",
+    "digits",
+    "--model",
+    "conv",
+    "--epochs",
+    "30",
+    "--batch-size",
+    "32",
+    "--noise",
+    "gaussian:0.3",
+    "--seed",
+    "7",
+    "-q",
+]
 
 
 def _wait_for_progress(checkpoint: Path, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -124,8 +139,12 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path):
     kills = 0
     args = ["--out", str(out)]
     while kills < 5:
-        process = subprocess.Popen([sys.executable, *TRAIN, *args], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [sys.executable, *TRAIN, *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         _wait_for_progress(checkpoint, process)
         time.sleep(rng.uniform(0, 0.25))  # land anywhere: in an epoch or in a write
         if process.poll() is not None:
@@ -136,8 +155,9 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path):
         assert not out.exists(), "a killed run must not look complete"
         args = ["--resume", str(out)]
     assert kills == 5, "the run finished before it was killed 5 times; give it more epochs"
-    finished = subprocess.run([sys.executable, *TRAIN, *args], env=env, capture_output=True,
-                              text=True)
+    finished = subprocess.run(
+        [sys.executable, *TRAIN, *args], env=env, capture_output=True, text=True
+    )
     assert finished.returncode == 0, finished.stderr
     expected = load_file(reference / "model.safetensors")
     got = load_file(out / "model.safetensors")

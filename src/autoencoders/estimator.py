@@ -73,6 +73,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         ``cosine`` warms the learning rate up over the first 5% of the steps, then
         anneals it to zero; measured to end lower than a constant rate on the classic
         MNIST models (benchmarks/results/classics.md).
+    gradient_clip : float or None
+        Clip the global gradient norm to this value at every step.
     early_stopping : int or None
         Patience in epochs on the validation loss (training loss without
         validation data); the best weights are restored.
@@ -107,6 +109,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         "validation_split": [Interval(Real, 0, 1, closed="left")],
         "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
         "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
         "shuffle": ["boolean"],
         "scaling": [StrOptions({"auto", "minmax", "standard", "none"})],
         "random_state": ["random_state"],
@@ -131,6 +134,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         validation_split: float = 0.0,
         early_stopping: int | None = None,
         lr_schedule: str = "cosine",
+        gradient_clip: float | None = None,
         shuffle: bool = True,
         scaling: str = "auto",
         random_state: int | None = None,
@@ -151,6 +155,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.validation_split = validation_split
         self.early_stopping = early_stopping
         self.lr_schedule = lr_schedule
+        self.gradient_clip = gradient_clip
         self.shuffle = shuffle
         self.scaling = scaling
         self.random_state = random_state
@@ -181,7 +186,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
         self.input_scaler_ = self._fit_scaler(X)
         self.target_scaler_ = self._fit_scaler(target) if paired else self.input_scaler_
-        bounded = self.target_scaler_.to_dict()["kind"] in ("minmax",)
+        bounded = self.target_scaler_.kind == "minmax"
         self.loss_ = self.loss if self.loss != "auto" else ("bce" if bounded else "mse")
         if self.loss_ == "bce" and not bounded:
             raise DataError(
@@ -218,6 +223,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                 shuffle=self.shuffle,
                 early_stopping=self.early_stopping,
                 lr_schedule=self.lr_schedule,
+                gradient_clip=self.gradient_clip,
                 verbose=self.verbose,
             ),
             self._objective(),

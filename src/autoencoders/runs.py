@@ -56,8 +56,11 @@ def train_run(
     with staged_directory(out, overwrite=overwrite, resume=resume) as staging:
         started = time.perf_counter()
         checkpoint = staging / CHECKPOINT
-        if target is None:  # as the Keras tutorials do: the held-out data draws val_loss
-            validation = None if test is None else test.X
+        if target is None:
+            # As the Keras tutorials do, the held-out data draws the val_loss curve, unless
+            # validation decides something (early stopping) or has its own split.
+            watch_only = estimator.validation_split == 0 and estimator.early_stopping is None
+            validation = test.X if test is not None and watch_only else None
             estimator.fit(train.X, validation_data=validation, checkpoint=checkpoint)
         else:
             estimator.fit(train.X, target.X, checkpoint=checkpoint)

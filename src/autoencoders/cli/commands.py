@@ -104,6 +104,12 @@ Examples:
     show_default=True,
     help="cosine anneals the learning rate to 0 by the last epoch.",
 )
+@click.option(
+    "--gradient-clip",
+    type=click.FloatRange(0, min_open=True),
+    metavar="NORM",
+    help="Clip the gradient norm at every step (against exploding gradients).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=256, show_default=True)
 @click.option("--epochs", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
 @click.option(

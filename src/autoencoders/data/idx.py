@@ -79,7 +79,13 @@ def _parse(path: Path, stream) -> np.ndarray:
             f"{path}: IDX file has trailing bytes after the {expected} bytes its header "
             f"promises; {_FIX}"
         )
-    array = np.frombuffer(payload, dtype=dtype).reshape(shape)
+    try:
+        array = np.frombuffer(payload, dtype=dtype).reshape(shape)
+    except ValueError as error:  # over numpy's 64 dimensions, or too big to index though empty
+        raise DataError(
+            f"{path}: IDX header's {len(shape)}-dimensional shape cannot be held as an array "
+            f"({_one_line(error)}); {_FIX}"
+        ) from None
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 

@@ -6,11 +6,14 @@ one-line message naming the file. Nothing is ever unpickled.
 
 import csv
 import math
+import os
 import stat
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from tokenize import TokenError
 from typing import NamedTuple
 
 import numpy as np
@@ -23,8 +26,9 @@ __all__ = ["SUPPORTED_FORMATS", "FileData", "read_array_file", "read_csv", "read
 
 SUPPORTED_FORMATS = ".npy, .npz, .csv, IDX (*-ubyte[.gz], .idx) or a folder of PNG/JPEG images"
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"})
-MAX_IMAGE_BYTES = 2**34
-"""Largest float32 array an image folder may become (16 GiB)."""
+MAX_IMAGE_BYTES = 2**32
+"""Largest float32 array an image folder may become (4 GiB); larger data belongs in a
+memory-mapped .npy file."""
 
 _NPY_MAGIC = b"\x93NUMPY"
 _CHUNK_ELEMENTS = 2**20
@@ -85,9 +89,17 @@ def read_npy(path: Path) -> FileData:
     with path.open("rb") as stream:
         if stream.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
             raise DataError(f"{path}: not a .npy file (bad magic); save it with numpy.save")
+        version = stream.read(2)  # numpy reads (allocates) the header's length before checking it
+        length = int.from_bytes(stream.read(2 if version[:1] == b"\x01" else 4), "little")
+        if length > os.fstat(stream.fileno()).st_size:
+            raise DataError(
+                f"{path}: damaged .npy file (its header claims {length} bytes, more than the "
+                "whole file); save it again"
+            )
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as error:
+        with np.errstate(over="raise"):  # memmap multiplies the header's shape in int64
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, ArithmeticError, TokenError) as error:  # all from a damaged header
         if "object" in str(error).lower() or "pickle" in str(error).lower():
             raise DataError(_object_message(path)) from None
         raise DataError(f"{path}: damaged .npy file ({_one_line(error)}); save it again") from None
@@ -110,13 +122,17 @@ def read_npz(path: Path, *, label_column: str | None = None) -> FileData:
                     f"{path}: no array named {label_column!r} for the labels "
                     f"(arrays: {', '.join(names)}); pick one of those"
                 )
-            X = _check_values(path, archive[x_name])
-            labels = archive[y_name] if y_name in names and y_name != x_name else None
+            X = _check_values(path, _npz_array(path, archive, x_name))
+            labels = (
+                _npz_array(path, archive, y_name) if y_name in names and y_name != x_name else None
+            )
     except DataError:
         raise
-    except (zipfile.BadZipFile, EOFError) as error:
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
+        # zipfile raises NotImplementedError for an unknown version or compression method,
+        # RuntimeError for an encrypted member
         raise DataError(f"{path}: damaged .npz file ({_one_line(error)}); save it again") from None
-    except ValueError as error:  # numpy's refusal to unpickle, or a damaged member
+    except (ValueError, TokenError) as error:  # numpy's refusal to unpickle, or a damaged member
         if "object" in str(error).lower() or "pickle" in str(error).lower():
             raise DataError(_object_message(path)) from None
         raise DataError(f"{path}: damaged .npz file ({_one_line(error)}); save it again") from None
@@ -124,6 +140,37 @@ def read_npz(path: Path, *, label_column: str | None = None) -> FileData:
         return FileData(X, None)
     y, class_names = encode_labels(path, labels, len(X))
     return FileData(X, y, class_names)
+
+
+def _npz_array(path: Path, archive: np.lib.npyio.NpzFile, name: str) -> np.ndarray:
+    """Read array ``name``, first checking its header against the member's size.
+
+    ``archive[name]`` would allocate whatever shape a damaged header claims, and
+    hands back raw bytes for a member that is not a .npy file.
+    """
+    member = name if name in archive.zip.namelist() else f"{name}.npy"
+    size = archive.zip.getinfo(member).file_size
+    with archive.zip.open(member) as stream:
+        if stream.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+            raise DataError(
+                f"{path}: member {member!r} of the .npz archive is not a .npy array; "
+                "save the arrays with numpy.savez"
+            )
+        stream.seek(0)
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0  # also parses version 3's header
+        )
+        shape, _, dtype = read_header(stream)
+        if min(shape, default=0) < 0 or dtype.itemsize * math.prod(shape) > size - stream.tell():
+            raise DataError(
+                f"{path}: member {member!r} claims shape {shape} of {dtype}, more than its "
+                f"{size} bytes hold; the archive is damaged, save it again"
+            )
+        stream.seek(0)
+        return np.lib.format.read_array(stream, allow_pickle=False)
 
 
 def _object_message(path: Path) -> str:
@@ -170,10 +217,15 @@ def encode_labels(path: Path, values, n_samples: int) -> tuple[np.ndarray, tuple
         )
     if array.dtype.kind in "biu":
         return array.astype(np.int64), None
-    if array.dtype.kind == "f" and np.isfinite(array).all() and (array == np.round(array)).all():
+    # finite, and in int64's range: beyond it the cast silently garbles the labels
+    in_range = array.dtype.kind == "f" and (np.abs(array) < 2.0**63).all()
+    if in_range and (array == np.round(array)).all():
         return array.astype(np.int64), None
     if array.dtype.kind in "fc":
-        raise DataError(f"{path}: labels must be whole numbers or text, not {array.dtype} values")
+        raise DataError(
+            f"{path}: labels must be whole numbers (of magnitude below 2**63) or text, "
+            f"not these {array.dtype} values"
+        )
     names, codes = np.unique(array.astype(str), return_inverse=True)
     return codes.astype(np.int64), tuple(str(n) for n in names)
 
@@ -289,16 +341,24 @@ def _label_index(path: Path, label_column: str | None, header: list[str] | None,
     return index % width
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _parse_cell(path, line, c, cell, header, label_index) -> float:
     try:
         value = float(cell)
     except ValueError:
         value = None
-    if value is not None and math.isfinite(value):
+    if value is not None and math.isfinite(value) and abs(value) <= _FLOAT32_MAX:
         return value
     column = c + 1 + (label_index is not None and c >= label_index)
     named = f" ({header[column - 1]!r})" if header is not None else ""
-    problem = "is not a number" if value is None else "is NaN or infinite"
+    if value is None:
+        problem = "is not a number"
+    elif math.isfinite(value):
+        problem = f"is too large for float32 (over {_FLOAT32_MAX:.4g})"
+    else:
+        problem = "is NaN or infinite"
     raise DataError(
         f"{path}: line {line}, column {column}{named}: {cell.strip()!r} {problem}; "
         "every cell outside the header and label column must be a finite number"
@@ -345,7 +405,8 @@ def read_image_folder(folder: Path, *, image_size: int | tuple[int, int] | None 
     if n_bytes > MAX_IMAGE_BYTES:
         raise DataError(
             f"{folder}: {len(files)} images of {channels}x{height}x{width} need "
-            f"{n_bytes / 2**30:.0f} GiB as float32; pass a smaller image_size or fewer images"
+            f"{n_bytes / 2**30:.0f} GiB as float32; pass a smaller image_size, fewer images, "
+            "or save them as one .npy file"
         )
     X = np.empty((len(files), channels, height, width), dtype=np.float32)
     for i, file in enumerate(files):
@@ -381,8 +442,10 @@ def _to_array(file: Path, image: Image.Image, channels: int, size: tuple[int, in
     try:
         if image.mode in _WIDE_MODES or image.mode == "F":
             scale = _WIDE_MODES.get(image.mode, 1.0)
-            plane = np.clip(np.asarray(image, dtype=np.float32) / scale, 0.0, 1.0)
-            plane = Image.fromarray(plane)  # float32 -> mode "F"
+            values = np.asarray(image, dtype=np.float32)
+            if np.isnan(values).any():  # a float image's NaN would survive the clip below
+                raise DataError(f"{file}: holds NaN pixel values; fill them or remove the image")
+            plane = Image.fromarray(np.clip(values / scale, 0.0, 1.0))  # float32 -> mode "F"
             if plane.size != size:
                 plane = plane.resize(size, Image.Resampling.BILINEAR)
             return np.broadcast_to(
@@ -393,6 +456,8 @@ def _to_array(file: Path, image: Image.Image, channels: int, size: tuple[int, in
             image = image.resize(size, Image.Resampling.BILINEAR)
         pixels = np.asarray(image, dtype=np.float32) / 255.0
         return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+    except DataError:
+        raise
     except (OSError, ValueError, SyntaxError) as error:
         raise DataError(
             f"{file}: damaged image ({_one_line(error)}); remove or replace it"

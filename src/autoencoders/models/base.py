@@ -100,9 +100,7 @@ def init_relu_biases_(model: Autoencoder, sample: Tensor, *, active: float = 0.9
     feeding_relu = [
         layer
         for layer, after in itertools.pairwise(layers)
-        if isinstance(layer, nn.Linear)
-        and isinstance(after, nn.ReLU)
-        and layer.bias is not None
+        if isinstance(layer, nn.Linear) and isinstance(after, nn.ReLU) and layer.bias is not None
     ]
     for layer in feeding_relu:
         captured: dict[str, Tensor] = {}

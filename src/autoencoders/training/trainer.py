@@ -42,6 +42,7 @@ class TrainConfig:
     shuffle: bool = True
     early_stopping: int | None = None  # patience, in epochs without improvement
     lr_schedule: str = "cosine"  # anneals to 0 over the planned steps; or "constant"
+    gradient_clip: float | None = None  # max global gradient norm, against exploding steps
     verbose: int = 1
 
 
@@ -192,6 +193,8 @@ class Trainer:
                 group["lr"] = base_lr * factor
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if cfg.gradient_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.gradient_clip, foreach=True)
             optimizer.step()
             total += loss.detach() * len(xb)
             progress.step()
