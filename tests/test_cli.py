@@ -328,11 +328,12 @@ def test_the_console_script_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr and "nope.csv" in result.stderr
 
 
-def test_demo_writes_a_report_with_both_models(tmp_path, capsys):
-    out = tmp_path / "demo"
-    code, stdout, err = run(["demo", "--epochs", "2", "--out", out, "-q"], capsys)
+def test_demo_writes_a_report_with_both_models(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative --out, as a user types it
+    code, stdout, err = run(["demo", "--epochs", "2", "--out", "runs/demo", "-q"], capsys)
     assert code == 0, err
-    assert f"report: {out / 'report.html'}" in stdout
+    assert "report: runs/demo/report.html" in stdout
+    out = tmp_path / "runs" / "demo"
     report = (out / "report.html").read_text()
     assert "Convolutional autoencoder" in report and "Denoising convolutional" in report
     for figure in ("conv/reconstructions.png", "denoising/denoising.png", "conv/loss.png"):

@@ -182,5 +182,5 @@ def _display(scaler, X: np.ndarray) -> np.ndarray:
 
 def _relocate(section: Section, final: Path) -> Section:
     """Figures were drawn in the staging directory; point them at the final one."""
-    section.figures = [(caption, str(final / name)) for caption, name in section.figures]
+    section.figures = [(caption, str(final.absolute() / name)) for caption, name in section.figures]
     return section

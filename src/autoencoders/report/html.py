@@ -75,16 +75,16 @@ def _section(section: Section, index: int, report_folder: Path) -> str:
     parts = [f'<section id="section-{index + 1}">', f"<h2>{escape(section.title)}</h2>"]
     if section.text:
         parts.append(f"<p>{escape(section.text)}</p>")
-    if section.metrics:
-        parts.append(_table("Metrics", section.metrics, _metric_text, align_numbers=True))
-    if section.settings:
-        parts.append(_table("Settings", section.settings, _setting_text, align_numbers=False))
-    for caption, image in section.figures:
+    for caption, image in section.figures:  # pictures first: they are what readers look at
         source = escape(quote(_relative(image, report_folder), safe="/"))
         parts.append(
             f'<figure><img src="{source}" alt="{escape(caption)}" loading="lazy">'
             f"<figcaption>{escape(caption)}</figcaption></figure>"
         )
+    if section.metrics:
+        parts.append(_table("Metrics", section.metrics, _metric_text, align_numbers=True))
+    if section.settings:
+        parts.append(_table("Settings", section.settings, _setting_text, align_numbers=False))
     parts.append("</section>")
     return "\n".join(parts)
 
