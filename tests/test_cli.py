@@ -268,6 +268,8 @@ def test_bad_data_files_get_one_line_and_exit_2(tmp_path, capsys):
         (["--batch-size", "0"], "--batch-size"),
         (["--latent-dim", "0"], "--latent-dim"),
         (["--latent-dim", "10000000000"], "--latent-dim"),
+        (["--latent-dim", "1000000"], "parameters"),
+        (["--model", "conv", "--filters", "100000,100000"], "parameters"),
         (["--noise", "gaussian"], "gaussian:SIGMA"),
         (["--hidden", "12,x"], "--hidden"),
         (["--model", "transformer"], "--model"),

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from autoencoders.data import Scaler, fit_scaler
-from autoencoders.errors import DataError
+from autoencoders.errors import DataError, ParameterError
 from autoencoders.metrics import reconstruction_metrics
 from autoencoders.models import ModelConfig, build_model, code_shape
 from autoencoders.models.base import glorot_init_, init_relu_biases_
@@ -33,6 +33,7 @@ DEFAULT_HIDDEN = {"deep": (128, 64)}
 DEFAULT_LATENT = {"dense": 32, "deep": 32}
 INFERENCE_BATCH = 4096
 INIT_SAMPLE = 2048  # samples that set the ReLU biases at initialisation
+MAX_PARAMETERS = 100_000_000  # a larger model is a typo, not a plan, on the machines we target
 
 
 class TrainingWarning(UserWarning):
@@ -420,6 +421,13 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
 def _new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Module:
     """Build the network; Glorot weights, then ReLU biases set from a sample of ``x``."""
+    with torch.device("meta"):  # count the parameters before allocating any
+        n_parameters = sum(p.numel() for p in build_model(config).parameters())
+    if n_parameters > MAX_PARAMETERS:
+        raise ParameterError(
+            f"the model would have {n_parameters:,} parameters, more than {MAX_PARAMETERS:,}; "
+            "lower latent_dim, hidden or filters"
+        )
     with torch.random.fork_rng(devices=[]):  # PyTorch's default init would touch the global RNG
         module = build_model(config)
     rng = torch.Generator().manual_seed(seed)
