@@ -24,6 +24,15 @@ OUTPUT = click.option(
 )
 
 
+SPLIT = click.option(
+    "--split",
+    type=click.Choice(["train", "test", "all"]),
+    default="test",
+    show_default=True,
+    help="Split of a built-in dataset.",
+)
+
+
 def _noise(ctx, param, value: str | None) -> str | None:
     if value is not None:
         Corruption.parse(value)  # fail before any work is done
@@ -195,13 +204,7 @@ Examples:
 )
 @RUN
 @click.argument("data")
-@click.option(
-    "--split",
-    type=click.Choice(["train", "test", "all"]),
-    default="test",
-    show_default=True,
-    help="Split of a built-in dataset.",
-)
+@SPLIT
 @click.option("--noise", callback=_noise, help="Also measure denoising of this corruption.")
 @click.option("-o", "--output", type=click.Path(), help="Also write the metrics as JSON here.")
 @data_options
@@ -228,13 +231,7 @@ Examples:
 @RUN
 @click.argument("input_data", metavar="INPUT")
 @OUTPUT
-@click.option(
-    "--split",
-    type=click.Choice(["train", "test", "all"]),
-    default="test",
-    show_default=True,
-    help="Split of a built-in dataset.",
-)
+@SPLIT
 @data_options
 def encode(run, input_data, output, split, **options) -> None:
     """Encode INPUT with a saved model's encoder: one code per sample."""
@@ -271,13 +268,7 @@ Examples:
 @RUN
 @click.argument("input_data", metavar="INPUT")
 @OUTPUT
-@click.option(
-    "--split",
-    type=click.Choice(["train", "test", "all"]),
-    default="test",
-    show_default=True,
-    help="Split of a built-in dataset.",
-)
+@SPLIT
 @click.option("--noise", callback=_noise, help="Corrupt INPUT first (seeded), to see denoising.")
 @data_options
 def reconstruct(run, input_data, output, split, noise, **options) -> None:
