@@ -10,7 +10,13 @@ from torch import nn
 
 from autoencoders.errors import ParameterError, TrainingError
 from autoencoders.models import ModelConfig, build_model, glorot_init_
-from autoencoders.training import Corruption, ReconstructionLoss, TrainConfig, Trainer
+from autoencoders.training import (
+    Corruption,
+    Objective,
+    ReconstructionLoss,
+    TrainConfig,
+    Trainer,
+)
 
 
 def images(n=64, seed=0):
@@ -52,9 +58,13 @@ def test_bce_from_logits_equals_bce_of_sigmoid_and_stays_finite():
     target = torch.rand(8, 10)
     loss = ReconstructionLoss("bce", nn.Sigmoid())
     expected = F.binary_cross_entropy(torch.sigmoid(logits), target)
-    assert torch.allclose(loss({"logits": logits}, target)["loss"], expected, atol=1e-6)
-    huge = loss({"logits": torch.full((2, 3), 200.0)}, torch.zeros(2, 3))["loss"]
+    assert torch.allclose(loss(logits, target), expected, atol=1e-6)
+    huge = loss(torch.full((2, 3), 200.0), torch.zeros(2, 3))
     assert math.isfinite(huge.item()) and huge.item() == pytest.approx(200, rel=1e-4)
+
+
+def bce(model):
+    return Objective(ReconstructionLoss("bce", model.decoder.output_activation))
 
 
 def _model(seed=0):
@@ -64,7 +74,7 @@ def _model(seed=0):
 
 
 def _train(model, x, **config):
-    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    objective = bce(model)
     settings = {"epochs": 5, "batch_size": 16, "verbose": 0} | config
     return Trainer(TrainConfig(**settings), objective, seed=0).fit(model, x, x)
 
@@ -83,7 +93,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not(digit_image
     a, b, c = _model(), _model(), _model()
     _train(a, x)
     _train(b, x)
-    objective = ReconstructionLoss("bce", c.decoder.output_activation)
+    objective = bce(c)
     Trainer(TrainConfig(epochs=5, batch_size=16, verbose=0), objective, seed=1).fit(c, x, x)
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(pa, pb), name
@@ -95,7 +105,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not(digit_image
 def test_validation_loss_is_recorded(digit_images):
     x = torch.from_numpy(digit_images)
     model = _model()
-    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    objective = bce(model)
     trainer = Trainer(TrainConfig(epochs=3, verbose=0), objective, seed=0)
     history = trainer.fit(model, x[:300], x[:300], validation=(x[300:], x[300:])).history
     assert all("val_loss" in row and row["val_loss"] > 0 for row in history)
@@ -108,16 +118,16 @@ class NaNAfter(nn.Module):
         super().__init__()
         self.inner, self.bad_from_step, self.steps = inner, bad_from_step, 0
 
-    def forward(self, outputs, target):
+    def forward(self, outputs, target, inputs):
         self.steps += 1
-        loss = self.inner(outputs, target)["loss"]
+        loss = self.inner(outputs, target, inputs)["loss"]
         return {"loss": loss * float("nan") if self.steps > self.bad_from_step else loss}
 
 
 def test_nan_loss_stops_training_and_keeps_the_last_good_weights(digit_images):
     x = torch.from_numpy(digit_images)  # 400 samples, batch 100 → 4 steps per epoch
     model = _model()
-    objective = NaNAfter(ReconstructionLoss("bce", model.decoder.output_activation), 9)
+    objective = NaNAfter(bce(model), 9)
     # A constant rate, so that the reference run of 2 epochs takes the very same steps.
     config = TrainConfig(epochs=10, batch_size=100, lr_schedule="constant", verbose=0)
     result = Trainer(config, objective, seed=0).fit(model, x, x)
@@ -128,7 +138,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_weights(digit_images):
     reference = _model()
     Trainer(
         TrainConfig(epochs=2, batch_size=100, lr_schedule="constant", verbose=0),
-        ReconstructionLoss("bce", reference.decoder.output_activation),
+        bce(reference),
         seed=0,
     ).fit(reference, x, x)
     assert all(
@@ -139,7 +149,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_weights(digit_images):
 def test_divergence_in_the_first_epoch_is_an_error(digit_images):
     x = torch.from_numpy(digit_images)
     model = _model()
-    objective = NaNAfter(ReconstructionLoss("bce", model.decoder.output_activation), 0)
+    objective = NaNAfter(bce(model), 0)
     with pytest.raises(TrainingError, match="diverged in epoch 1"):
         Trainer(TrainConfig(epochs=3, verbose=0), objective, seed=0).fit(model, x, x)
 
@@ -168,7 +178,7 @@ def test_early_stopping_restores_the_best_weights(digit_images, monkeypatch):
 def test_progress_in_a_log_shows_epoch_loss_and_val_loss(digit_images, capsys):
     x = torch.from_numpy(digit_images)
     model = _model()
-    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    objective = bce(model)
     Trainer(TrainConfig(epochs=2, verbose=1), objective).fit(
         model, x[:300], x[:300], validation=(x[300:], x[300:])
     )
@@ -180,7 +190,7 @@ def test_progress_in_a_log_shows_epoch_loss_and_val_loss(digit_images, capsys):
 def test_cosine_schedule_anneals_to_zero(digit_images):
     x = torch.from_numpy(digit_images)
     model = _model()
-    objective = ReconstructionLoss("bce", model.decoder.output_activation)
+    objective = bce(model)
     trainer = Trainer(TrainConfig(epochs=3, batch_size=100, verbose=0), objective)
     seen = []
     original = torch.optim.Adam.step

@@ -23,14 +23,22 @@ from autoencoders.models import ModelConfig, build_model, code_shape
 from autoencoders.models.base import glorot_init_, init_relu_biases_
 from autoencoders.training import (
     Checkpoint,
+    ContractivePenalty,
     Corruption,
+    KLSparsity,
+    L1Sparsity,
+    Objective,
     ReconstructionLoss,
     TrainConfig,
     Trainer,
 )
 
+DENSE_MODELS = ("dense", "deep", "sparse", "contractive", "linear")
 DEFAULT_HIDDEN = {"deep": (128, 64)}
-DEFAULT_LATENT = {"dense": 32, "deep": 32}
+DEFAULT_LATENT = dict.fromkeys(DENSE_MODELS, 32)
+DEFAULT_SPARSITY = {"sparse": "l1"}
+DEFAULT_SPARSITY_WEIGHT = {"l1": 1e-4, "kl": 0.1}  # l1: Keras's classic l1(10e-5)
+DEFAULT_CONTRACTIVE = {"contractive": 1e-4}
 INFERENCE_BATCH = 4096
 INIT_SAMPLE = 2048  # samples that set the ReLU biases at initialisation
 MAX_PARAMETERS = 100_000_000  # a larger model is a typo, not a plan, on the machines we target
@@ -38,6 +46,10 @@ MAX_PARAMETERS = 100_000_000  # a larger model is a typo, not a plan, on the mac
 
 class TrainingWarning(UserWarning):
     """Training stopped before the last epoch for a reason the user should know."""
+
+
+class OvercompleteWarning(UserWarning):
+    """An unregularised code at least as large as the input."""
 
 
 class AutoEncoder(TransformerMixin, BaseEstimator):
@@ -49,10 +61,12 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    model : {"dense", "deep", "conv"}
+    model : {"dense", "deep", "conv", "sparse", "contractive", "linear"}
         ``dense`` with no ``hidden`` is the classic shallow 784-32-784; ``deep`` defaults
         to hidden sizes (128, 64); ``conv`` is the Conv+MaxPool ×2 / Conv+UpSampling ×2
-        model of the Keras denoising tutorial.
+        model of the Keras denoising tutorial. ``sparse`` and ``contractive`` are dense
+        models with that penalty on by default; ``linear`` has no nonlinearity at all
+        (trained with MSE it spans the PCA subspace).
     latent_dim : int or None
         Size of the code. None means 32 for dense models and, for ``conv``, the
         spatial feature map of the classic model (no dense bottleneck).
@@ -65,6 +79,15 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     noise : str or None
         Corruption for a denoising autoencoder: ``gaussian:σ``, ``salt-pepper:p``,
         ``mask:p``; drawn afresh for every batch.
+    sparsity : {"l1", "kl"} or None
+        A sparse autoencoder's penalty on the code: ``l1`` adds ``sparsity_weight ·
+        Σ|h|`` (default weight 1e-4, Keras's ``activity_regularizer=l1(10e-5)``); ``kl``
+        adds ``sparsity_weight · Σ_j KL(ρ ‖ ρ̂_j)`` toward a mean activation
+        ``sparsity_target`` = ρ, with a sigmoid code (default weight 0.1).
+        ``model="sparse"`` defaults to ``l1``.
+    contractive : float or None
+        Weight of the contractive penalty ‖∂h/∂x‖²_F (``model="contractive"`` defaults
+        to 1e-4).
     scaling : {"auto", "minmax", "standard", "none"}
         ``auto`` maps images and data in [0, 1] (or uint8) to [0, 1], and
         standardises other tables. Remembered, so new data is treated the same.
@@ -96,13 +119,17 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "model": [StrOptions({"dense", "deep", "conv"})],
+        "model": [StrOptions({"dense", "deep", "conv", "sparse", "contractive", "linear"})],
         "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
         "hidden": [tuple, list, None],
         "filters": [tuple, list],
         "activation": [StrOptions({"relu", "tanh", "sigmoid", "elu", "gelu", "linear"})],
         "loss": [StrOptions({"auto", "bce", "mse"})],
         "noise": [str, None],
+        "sparsity": [StrOptions({"l1", "kl"}), None],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left"), None],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "contractive": [Interval(Real, 0, None, closed="left"), None],
         "optimizer": [StrOptions({"adam", "adadelta", "sgd"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -128,6 +155,10 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         activation: str = "relu",
         loss: str = "auto",
         noise: str | None = None,
+        sparsity: str | None = None,
+        sparsity_weight: float | None = None,
+        sparsity_target: float = 0.05,
+        contractive: float | None = None,
         optimizer: str = "adam",
         learning_rate: float | None = None,
         batch_size: int = 256,
@@ -149,6 +180,10 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.activation = activation
         self.loss = loss
         self.noise = noise
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive = contractive
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -188,13 +223,22 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.input_scaler_ = self._fit_scaler(X)
         self.target_scaler_ = self._fit_scaler(target) if paired else self.input_scaler_
         bounded = self.target_scaler_.kind == "minmax"
-        self.loss_ = self.loss if self.loss != "auto" else ("bce" if bounded else "mse")
+        sigmoid_output = bounded and self.model != "linear"
+        self.loss_ = self.loss if self.loss != "auto" else ("bce" if sigmoid_output else "mse")
         if self.loss_ == "bce" and not bounded:
             raise DataError(
                 "loss='bce' needs targets scaled to [0, 1]; use scaling='minmax' or loss='mse'"
             )
         corruption = Corruption.parse(self.noise, clip=bounded) if self.noise else None
         self.corruption_ = corruption
+        self.sparsity_ = self.sparsity or DEFAULT_SPARSITY.get(self.model)
+        self.contractive_ = (
+            self.contractive
+            if self.contractive is not None
+            else DEFAULT_CONTRACTIVE.get(self.model)
+        )
+        if self.loss_ == "bce" and self.model == "linear":
+            raise ParameterError("model='linear' has no output nonlinearity; use loss='mse'")
 
         x = self._to_tensor(self.input_scaler_, X).to(self.device_)
         t = x if not paired else self._to_tensor(self.target_scaler_, target).to(self.device_)
@@ -211,10 +255,12 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                 self.hidden if self.hidden is not None else DEFAULT_HIDDEN.get(self.model, ())
             ),
             filters=tuple(self.filters),
-            activation=self.activation,
-            output_activation="sigmoid" if bounded else "linear",
+            activation="linear" if self.model == "linear" else self.activation,
+            output_activation="sigmoid" if sigmoid_output else "linear",
+            code_activation="sigmoid" if self.sparsity_ == "kl" else None,
         )
         self.module_ = _new_module(self.model_config_, x, seed).to(self.device_)
+        self._warn_if_overcomplete()
         trainer = Trainer(
             TrainConfig(
                 epochs=self.epochs,
@@ -258,8 +304,38 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             method = "minmax" if X.ndim >= 3 or in_unit_range else "standard"
         return fit_scaler(X, method, kind="image" if X.ndim >= 3 else "table")
 
-    def _objective(self) -> ReconstructionLoss:
-        return ReconstructionLoss(self.loss_, self.module_.decoder.output_activation)
+    def _objective(self) -> Objective:
+        reconstruction = ReconstructionLoss(self.loss_, self.module_.decoder.output_activation)
+        sparsity = getattr(self, "sparsity_", None)
+        if sparsity is not None:
+            weight = self.sparsity_weight
+            weight = DEFAULT_SPARSITY_WEIGHT[sparsity] if weight is None else weight
+            sparsity = (
+                L1Sparsity(weight) if sparsity == "l1" else KLSparsity(weight, self.sparsity_target)
+            )
+        contractive_weight = getattr(self, "contractive_", None)
+        contractive = (
+            None
+            if not contractive_weight
+            else ContractivePenalty(contractive_weight, self.module_.encoder)
+        )
+        return Objective(reconstruction, sparsity=sparsity, contractive=contractive)
+
+    def _warn_if_overcomplete(self) -> None:
+        """An overcomplete code with nothing to stop it can learn the identity."""
+        n_inputs, n_code = (
+            math.prod(self.model_config_.input_shape),
+            math.prod(code_shape(self.module_, self.model_config_.input_shape)),
+        )
+        regularised = self.noise or self.sparsity_ or self.contractive_
+        if n_code >= n_inputs and not regularised:
+            warnings.warn(
+                f"the code ({n_code} values) is not smaller than the input ({n_inputs}) and "
+                "nothing regularises it, so the model can learn the identity; add noise, "
+                "sparsity or a contractive penalty, or shrink latent_dim",
+                OvercompleteWarning,
+                stacklevel=3,
+            )
 
     def _validation_tensors(self, validation_data):
         if validation_data is None:
@@ -282,8 +358,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         """Shapes a fitted (or loaded) model exposes, derived from its config."""
         self.input_shape_ = self.model_config_.input_shape
         self.output_shape_ = self.model_config_.output_shape
-        self.code_shape_ = code_shape(self.module_.cpu(), self.input_shape_)
-        self.module_.to(self.device_)
+        self.code_shape_ = code_shape(self.module_, self.input_shape_)
         if len(self.input_shape_) == 1:
             self.n_features_in_ = self.input_shape_[0]
 

@@ -103,6 +103,8 @@ def estimator_config(estimator) -> dict:
             "random_seed": estimator.random_seed_,
             "epochs_run": len(estimator.history_),
             "stop_reason": estimator.stop_reason_,
+            "sparsity": estimator.sparsity_,
+            "contractive": estimator.contractive_,
             "code_shape": list(estimator.code_shape_),
         },
         "versions": library_versions(),
@@ -232,6 +234,8 @@ def load_estimator(path: str | Path, *, device: str = "auto"):
     estimator.random_seed_ = fitted.get("random_seed")
     estimator.stop_reason_ = fitted.get("stop_reason", "completed")
     estimator.corruption_ = None
+    estimator.sparsity_ = fitted.get("sparsity")
+    estimator.contractive_ = fitted.get("contractive")
     estimator.history_ = read_history(path / HISTORY)
     estimator._set_shape_attributes()
     return estimator

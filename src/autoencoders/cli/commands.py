@@ -57,16 +57,19 @@ Examples:
   autoencoders train mnist --model conv --noise gaussian:0.5 --batch-size 128 --out runs/denoise
   autoencoders train table.csv --label-column class --hidden 16 --latent-dim 4 --out runs/tab
   autoencoders train gray/ --target color/ --model conv --out runs/colorize
+  autoencoders train mnist --model sparse --out runs/sparse
+  autoencoders train mnist --model dense --latent-dim 64 --sparsity kl --out runs/kl
   autoencoders train mnist --model conv --epochs 20 --resume runs/conv   (after a crash)
 """
 )
 @click.argument("data")
 @click.option(
     "--model",
-    type=click.Choice(["dense", "deep", "conv"]),
+    type=click.Choice(["dense", "deep", "conv", "sparse", "contractive", "linear"]),
     default="dense",
     show_default=True,
-    help="dense (784-32-784 by default), deep (128-64-32), conv.",
+    help="dense (784-32-784 by default), deep (128-64-32), conv, sparse (L1 code penalty), "
+    "contractive (Jacobian penalty), linear (no nonlinearity: PCA's subspace).",
 )
 @click.option(
     "--latent-dim",
@@ -96,6 +99,25 @@ Examples:
 )
 @click.option(
     "--noise", callback=_noise, help="Train a denoiser: gaussian:SIGMA, salt-pepper:P or mask:P."
+)
+@click.option(
+    "--sparsity",
+    type=click.Choice(["l1", "kl"]),
+    help="Sparse code penalty: l1 (Keras's l1(10e-5)) or kl (toward --sparsity-target).",
+)
+@click.option("--sparsity-weight", type=click.FloatRange(0), help="Weight of that penalty.")
+@click.option(
+    "--sparsity-target",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Target mean activation ρ of the kl penalty.",
+)
+@click.option(
+    "--contractive",
+    type=click.FloatRange(0),
+    metavar="WEIGHT",
+    help="Weight of the contractive penalty ‖∂h/∂x‖² [default for --model contractive: 1e-4].",
 )
 @click.option(
     "--optimizer", type=click.Choice(["adam", "adadelta", "sgd"]), default="adam", show_default=True

@@ -79,8 +79,9 @@ def glorot_init_(module: nn.Module, generator: torch.Generator | None = None) ->
 
 def code_shape(model: Autoencoder, input_shape: tuple[int, ...]) -> tuple[int, ...]:
     """The shape of one code, found by encoding a zero input."""
+    device = next(model.parameters()).device
     with torch.no_grad():
-        return tuple(model.encoder(torch.zeros(1, *input_shape)).shape[1:])
+        return tuple(model.encoder(torch.zeros(1, *input_shape, device=device)).shape[1:])
 
 
 @torch.no_grad()

@@ -26,6 +26,7 @@ class ModelConfig:
     filters: tuple[int, ...] = (32, 32)
     activation: str = "relu"
     output_activation: str = "sigmoid"
+    code_activation: str | None = None  # None: the same as ``activation``
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -53,6 +54,10 @@ class ModelConfig:
             raise ModelFileError("model config: field 'latent_dim' must be an integer in [1, 1e6]")
         if values.get("activation", "relu") not in ACTIVATIONS:
             raise ModelFileError(f"model config: field 'activation' must be one of {ACTIVATIONS}")
+        if values.get("code_activation") not in (None, *ACTIVATIONS):
+            raise ModelFileError(
+                f"model config: field 'code_activation' must be one of {ACTIVATIONS}"
+            )
         if values.get("output_activation", "sigmoid") not in OUTPUT_ACTIVATIONS:
             raise ModelFileError(
                 f"model config: field 'output_activation' must be one of {OUTPUT_ACTIVATIONS}"

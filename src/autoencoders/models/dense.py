@@ -12,33 +12,42 @@ from autoencoders.models.config import ModelConfig
 from autoencoders.models.registry import register_model
 
 
-def _mlp(sizes: list[int], activation: str, *, last_activation: bool) -> nn.Sequential:
+def _mlp(sizes: list[int], activation: str, *, last_activation: str | None) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2 or last_activation:
+        if i < len(sizes) - 2:
             layers.append(activation_layer(activation))
+        elif last_activation is not None:
+            layers.append(activation_layer(last_activation))
     return nn.Sequential(*layers)
 
 
 @register_model("dense")
 @register_model("deep")
+@register_model("sparse")
+@register_model("contractive")
+@register_model("linear")
 def dense_autoencoder(config: ModelConfig) -> Autoencoder:
     """x (any shape) → flatten → hidden… → code (latent_dim) → …hidden → x̂ (output shape).
 
     With no hidden layer this is the Keras tutorial's shallow autoencoder: a ReLU code
-    and a sigmoid output. ``deep`` is the same builder; its default hidden sizes
-    (128, 64) are chosen by the estimator.
+    and a sigmoid output. ``deep``, ``sparse``, ``contractive`` and ``linear`` are the
+    same network; the estimator gives each its defaults (hidden sizes, a penalty in the
+    objective, no nonlinearity).
     """
     n_in = math.prod(config.input_shape)
     n_out = math.prod(config.output_shape)
     sizes = [n_in, *config.hidden, config.latent_dim]
-    encoder = nn.Sequential(nn.Flatten(), _mlp(sizes, config.activation, last_activation=True))
+    code_activation = config.code_activation or config.activation
+    encoder = nn.Sequential(
+        nn.Flatten(), _mlp(sizes, config.activation, last_activation=code_activation)
+    )
     decoder_body = nn.Sequential(
         _mlp(
             [config.latent_dim, *reversed(config.hidden), n_out],
             config.activation,
-            last_activation=False,
+            last_activation=None,
         ),
         nn.Unflatten(1, config.output_shape),
     )

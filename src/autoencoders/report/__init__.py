@@ -6,6 +6,7 @@ from autoencoders.report.figures import (
     image_row,
     loss_curves,
     reconstruction_grid,
+    reconstruction_scatter,
 )
 from autoencoders.report.html import Section, write_report
 
@@ -16,5 +17,6 @@ __all__ = [
     "image_row",
     "loss_curves",
     "reconstruction_grid",
+    "reconstruction_scatter",
     "write_report",
 ]

@@ -121,6 +121,32 @@ def loss_curves(
     return _save(figure, path, title)
 
 
+def reconstruction_scatter(
+    data: np.ndarray,
+    reconstructions: Mapping[str, np.ndarray],
+    path: str | Path,
+    *,
+    title: str | None = None,
+) -> Path:
+    """2-D points (grey) and each method's reconstructions of them (coloured), to see
+    the shape a model can represent: a line for PCA, a curve for a nonlinear code."""
+    data = np.asarray(data)
+    if data.ndim != 2 or data.shape[1] < 2:
+        raise DataError(f"reconstruction_scatter needs (n, 2+) points, got shape {data.shape}")
+    figure = Figure(figsize=(5.6, 4.4), layout="constrained")
+    ax = figure.add_subplot()
+    ax.scatter(data[:, 0], data[:, 1], s=6, color="0.75", label="data")
+    markers = ("o", "s", "^", "D")
+    for (label, points), marker in zip(reconstructions.items(), markers, strict=False):
+        points = np.asarray(points)
+        ax.scatter(points[:, 0], points[:, 1], s=5, marker=marker, label=label, alpha=0.8)
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.grid(True, alpha=0.3)
+    ax.legend(markerscale=2.5)
+    return _save(figure, path, title)
+
+
 class _PlainLogFormatter(LogFormatter):
     """Log-axis labels as plain numbers ("0.5", "20") rather than "5e-01"."""
 

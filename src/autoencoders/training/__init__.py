@@ -2,13 +2,23 @@
 
 from autoencoders.training.checkpoint import Checkpoint, TrainState
 from autoencoders.training.corruption import Corruption
-from autoencoders.training.objectives import ReconstructionLoss
+from autoencoders.training.objectives import (
+    ContractivePenalty,
+    KLSparsity,
+    L1Sparsity,
+    Objective,
+    ReconstructionLoss,
+)
 from autoencoders.training.trainer import OPTIMIZERS, TrainConfig, Trainer, TrainResult
 
 __all__ = [
     "OPTIMIZERS",
     "Checkpoint",
+    "ContractivePenalty",
     "Corruption",
+    "KLSparsity",
+    "L1Sparsity",
+    "Objective",
     "ReconstructionLoss",
     "TrainConfig",
     "TrainResult",

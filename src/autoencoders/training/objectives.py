@@ -1,15 +1,19 @@
-"""Training objectives: named loss terms computed from a model's outputs and a target.
+"""Training objectives: a reconstruction term plus optional penalties, reported by name.
 
 Kept apart from the models (as CompressAI's ``RateDistortionLoss``) so that
-regularisers can be composed with the reconstruction term.
+regularisers compose with any reconstruction loss: the total is ``loss`` and every
+term is also returned on its own (``reconstruction``, ``sparsity``, ``contractive``).
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.func import jacrev, vmap
 
 LOSSES = ("bce", "mse")
+SPARSITY = ("l1", "kl")
 
 
 class ReconstructionLoss(nn.Module):
@@ -34,10 +38,82 @@ class ReconstructionLoss(nn.Module):
     def per_sample(self, logits: Tensor, target: Tensor) -> Tensor:
         return self.per_element(logits, target).flatten(1).mean(1)
 
-    def forward(self, outputs: dict[str, Tensor], target: Tensor) -> dict[str, Tensor]:
-        logits = outputs["logits"]
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         if self.kind == "bce":
-            loss = F.binary_cross_entropy_with_logits(logits, target)
-        else:
-            loss = F.mse_loss(self.output_activation(logits), target)
-        return {"loss": loss}
+            return F.binary_cross_entropy_with_logits(logits, target)
+        return F.mse_loss(self.output_activation(logits), target)
+
+
+class L1Sparsity(nn.Module):
+    """``weight · mean over samples of Σ_j |h_j|``: Keras's ``activity_regularizer=l1``."""
+
+    def __init__(self, weight: float) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, code: Tensor) -> Tensor:
+        return self.weight * code.abs().flatten(1).sum(1).mean()
+
+
+class KLSparsity(nn.Module):
+    """``weight · Σ_j KL(ρ ‖ ρ̂_j)``, ρ̂_j the batch's mean activation of code unit j.
+
+    Pushes each unit to be active (near 1) on a fraction ρ of the inputs only (Ng's
+    sparse autoencoder notes); the code must lie in [0, 1], e.g. a sigmoid code.
+    """
+
+    def __init__(self, weight: float, target: float) -> None:
+        super().__init__()
+        self.weight, self.target = weight, target
+
+    def forward(self, code: Tensor) -> Tensor:
+        rho = self.target
+        rho_hat = code.flatten(1).mean(0).clamp(1e-6, 1 - 1e-6)
+        kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+        return self.weight * kl.sum()
+
+
+class ContractivePenalty(nn.Module):
+    """``weight · mean over samples of ‖∂h/∂x‖²_F``, the encoder Jacobian's Frobenius norm.
+
+    Rifai et al. (2011), "Contractive auto-encoders". Computed exactly, one Jacobian per
+    sample with ``torch.func`` (vmap of reverse-mode), which is cheap for dense encoders.
+    """
+
+    def __init__(self, weight: float, encoder: nn.Module) -> None:
+        super().__init__()
+        self.weight = weight
+        self.encoder = [encoder]  # a list, so the encoder is not registered twice
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        encoder = self.encoder[0]
+        jacobians = vmap(jacrev(lambda x: encoder(x[None])[0]))(inputs)  # (B, *code, *input)
+        return self.weight * jacobians.square().flatten(1).sum(1).mean()
+
+
+class Objective(nn.Module):
+    """Reconstruction plus the optional penalties; ``forward`` returns every term by name."""
+
+    def __init__(
+        self,
+        reconstruction: ReconstructionLoss,
+        *,
+        sparsity: nn.Module | None = None,
+        contractive: ContractivePenalty | None = None,
+    ) -> None:
+        super().__init__()
+        self.reconstruction = reconstruction
+        self.sparsity = sparsity
+        self.contractive = contractive
+
+    def forward(self, outputs: dict[str, Tensor], target: Tensor, inputs: Tensor) -> dict:
+        terms = {"reconstruction": self.reconstruction(outputs["logits"], target)}
+        if self.sparsity is not None:
+            terms["sparsity"] = self.sparsity(outputs["code"])
+        if self.contractive is not None:
+            terms["contractive"] = self.contractive(inputs)
+        terms["loss"] = sum(terms.values())
+        return terms
+
+    def per_sample(self, logits: Tensor, target: Tensor) -> Tensor:
+        return self.reconstruction.per_sample(logits, target)

@@ -187,7 +187,7 @@ class Trainer:
                 xb = x[idx]
                 tb = xb if target is x else target[idx]
             inputs = self.corruption(xb, rngs["noise"]) if self.corruption is not None else xb
-            loss = self.objective(model(inputs), tb)["loss"]
+            loss = self.objective(model(inputs), tb, inputs)["loss"]
             factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
                 group["lr"] = base_lr * factor
@@ -209,15 +209,15 @@ class Trainer:
             f"loss became {loss} in epoch {epoch}; kept the weights of epoch {epoch - 1}; {advice}"
         )
 
-    @torch.inference_mode()
+    @torch.no_grad()  # not inference_mode: a contractive penalty differentiates inside
     def evaluate(self, model: nn.Module, x: Tensor, target: Tensor) -> float:
-        """Mean loss over ``x`` in large batches, without gradients."""
+        """Mean loss (with any penalties) over ``x`` in large batches, without gradients."""
         model.eval()
         batch = max(self.config.batch_size, 1024)
         total = torch.zeros((), device=x.device)
         for start in range(0, len(x), batch):
             xb, tb = x[start : start + batch], target[start : start + batch]
-            total += self.objective(model(xb), tb)["loss"] * len(xb)
+            total += self.objective(model(xb), tb, xb)["loss"].detach() * len(xb)
         return (total / len(x)).item()
 
 

@@ -1,0 +1,151 @@
+"""Regularised autoencoders and the PCA connection."""
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from autoencoders import AutoEncoder
+from autoencoders.data import load_dataset
+from autoencoders.estimator import OvercompleteWarning
+from autoencoders.theory import curve_vs_pca, linear_autoencoder_vs_pca
+from autoencoders.training import ContractivePenalty
+from tests.test_cli import run
+
+
+def flat(images):
+    return images.reshape(len(images), -1)
+
+
+def near_zero_fraction(codes: np.ndarray) -> float:
+    return float(np.mean(np.abs(codes) < 1e-3))
+
+
+@pytest.fixture(scope="module")
+def digit_table(digits):
+    return flat(digits[0].X), flat(digits[1].X)
+
+
+def test_l1_sparse_codes_are_sparser_at_a_similar_error(digit_table):
+    train, test = digit_table
+    common = {"latent_dim": 32, "epochs": 40, "batch_size": 32, "random_state": 0}
+    plain = AutoEncoder("dense", **common).fit(train)
+    sparse = AutoEncoder("sparse", sparsity_weight=1e-3, **common).fit(train)
+    assert sparse.sparsity_ == "l1"
+    assert (
+        near_zero_fraction(sparse.transform(test)) > near_zero_fraction(plain.transform(test)) + 0.2
+    )
+    assert sparse.evaluate(test)["mse"] < 1.5 * plain.evaluate(test)["mse"]
+
+
+def test_keras_l1_preset_is_the_default_weight(digit_table):
+    ae = AutoEncoder("sparse", latent_dim=8, epochs=1, random_state=0).fit(digit_table[0])
+    assert ae._objective().sparsity.weight == pytest.approx(1e-4)
+
+
+def test_kl_sparsity_drives_mean_activation_toward_rho(digit_table):
+    train, test = digit_table
+    ae = AutoEncoder(
+        "dense",
+        latent_dim=64,
+        sparsity="kl",
+        sparsity_target=0.05,
+        sparsity_weight=0.5,
+        epochs=60,
+        batch_size=64,
+        random_state=0,
+    ).fit(train)
+    codes = ae.transform(test)
+    assert codes.min() >= 0 and codes.max() <= 1  # a sigmoid code
+    assert abs(codes.mean() - 0.05) < 0.03
+
+
+def test_contractive_penalty_is_the_exact_jacobian_norm():
+    encoder = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3), nn.ReLU())
+    x = torch.randn(4, 6)
+    penalty = ContractivePenalty(1.0, encoder)(x)
+    expected = torch.stack(
+        [
+            torch.autograd.functional.jacobian(lambda v: encoder(v[None])[0], row).square().sum()
+            for row in x
+        ]
+    ).mean()
+    assert torch.allclose(penalty, expected, atol=1e-6)
+
+
+def test_contractive_training_shrinks_the_jacobian(digit_table):
+    train, test = digit_table
+    common = {"latent_dim": 16, "epochs": 15, "batch_size": 64, "random_state": 0}
+    plain = AutoEncoder("dense", **common).fit(train)
+    contractive = AutoEncoder("contractive", contractive=1e-2, **common).fit(train)
+    x = torch.from_numpy(test[:64].astype(np.float32))
+
+    def jacobian_norm(ae):
+        return ContractivePenalty(1.0, ae.module_.encoder)(x).item()
+
+    assert jacobian_norm(contractive) < 0.5 * jacobian_norm(plain)
+
+
+def test_overcomplete_without_regulariser_warns_and_with_noise_does_not(digit_table):
+    train = digit_table[0][:200]
+    with pytest.warns(OvercompleteWarning, match="identity"):
+        AutoEncoder("dense", latent_dim=80, epochs=1).fit(train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OvercompleteWarning)
+        AutoEncoder("dense", latent_dim=80, noise="mask:0.3", epochs=1).fit(train)
+        AutoEncoder("sparse", latent_dim=80, epochs=1).fit(train)
+
+
+def test_linear_autoencoder_spans_the_pca_subspace():
+    rng = np.random.default_rng(0)
+    scales = np.array([5, 4, 3, 1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2])
+    rotation = np.linalg.qr(rng.normal(size=(10, 10)))[0]
+    X = (rng.normal(size=(1000, 10)) * scales) @ rotation
+    result = linear_autoencoder_vs_pca(X, 3)
+    assert result.max_angle_degrees < 1.0
+    assert abs(result.autoencoder_mse / result.pca_mse - 1) < 0.01
+
+
+def test_a_nonlinear_code_beats_pca_on_a_curve_by_10x():
+    result = curve_vs_pca()
+    assert result.pca_mse > 10 * result.autoencoder_mse
+
+
+@pytest.mark.parametrize(
+    ("model", "check"),
+    [
+        ("sparse", lambda fitted: fitted["sparsity"] == "l1"),
+        ("contractive", lambda fitted: fitted["contractive"] == pytest.approx(1e-4)),
+        ("linear", lambda fitted: fitted["loss"] == "mse"),
+    ],
+)
+def test_family_models_train_save_and_reload_from_the_cli(model, check, tmp_path, capsys):
+    out = tmp_path / model
+    code, _, err = run(
+        [
+            "train",
+            "digits",
+            "--model",
+            model,
+            "--latent-dim",
+            "8",
+            "--epochs",
+            "2",
+            "-q",
+            "--out",
+            out,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["model"] == model and check(config["fitted"])
+    code, _, _ = run(["encode", out, "digits", "-o", tmp_path / "codes.npy"], capsys)
+    assert code == 0 and np.load(tmp_path / "codes.npy").shape == (360, 8)
+    reloaded = AutoEncoder.load(out)
+    assert reloaded.sparsity_ == config["fitted"]["sparsity"]
+    assert math.isfinite(reloaded.score(load_dataset("digits", "test").X))
