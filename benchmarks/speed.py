@@ -23,8 +23,11 @@ build (where no CPU wheel of it is at hand, set ``PIP_EXTRA_INDEX_URL`` to PyTor
 index). A framework that cannot be installed or run gets its reason in the results,
 never a number. Usage::
 
-    python benchmarks/speed.py [--epochs-dense 5 --epochs-conv 2] [--only dense conv]
-        [--frameworks ours keras] [--limit 5000]
+    python benchmarks/speed.py [--epochs-dense 5 --epochs-deep 5 --epochs-conv 3]
+        [--only dense conv] [--frameworks ours keras] [--limit 5000]
+
+A full run with the defaults takes about 10 minutes on 2 CPU cores. Logs of the peers
+(and of the venv installs) go to benchmarks/.cache/speed-logs/.
 """
 
 from __future__ import annotations
@@ -255,7 +258,7 @@ def main() -> None:
     parser.add_argument("--data-dir", help="folder with mnist/ (else $AUTOENCODERS_DATA)")
     parser.add_argument("--epochs-dense", type=int, default=5, help="epochs of dense")
     parser.add_argument("--epochs-deep", type=int, default=5, help="epochs of deep")
-    parser.add_argument("--epochs-conv", type=int, default=2, help="epochs of conv")
+    parser.add_argument("--epochs-conv", type=int, default=3, help="epochs of conv")
     parser.add_argument("--only", nargs="+", choices=MODELS, help="run only these models")
     parser.add_argument("--frameworks", nargs="+", choices=list(FRAMEWORKS), help="only these")
     parser.add_argument("--limit", type=int, help="first N images of each split (development)")

@@ -1,4 +1,4 @@
-"""Regularised autoencoders and the PCA connection."""
+"""Regularised autoencoders, recirculation and the PCA connection."""
 
 import json
 import math
@@ -11,6 +11,7 @@ from torch import nn
 
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
+from autoencoders.errors import ParameterError
 from autoencoders.estimator import OvercompleteWarning
 from autoencoders.theory import curve_vs_pca, linear_autoencoder_vs_pca
 from autoencoders.training import ContractivePenalty
@@ -149,3 +150,35 @@ def test_family_models_train_save_and_reload_from_the_cli(model, check, tmp_path
     reloaded = AutoEncoder.load(out)
     assert reloaded.sparsity_ == config["fitted"]["sparsity"]
     assert math.isfinite(reloaded.score(load_dataset("digits", "test").X))
+
+
+def test_recirculation_lowers_the_error_without_backpropagation(digits):
+    X = digits[0].X
+    ae = AutoEncoder(
+        "dense",
+        latent_dim=16,
+        activation="sigmoid",
+        trainer="recirculation",
+        epochs=20,
+        batch_size=32,
+        random_state=0,
+    ).fit(X)
+    losses = [row["loss"] for row in ae.history_]
+    assert losses[-1] < 0.75 * losses[0]
+    assert ae.evaluate(digits[1].X)["psnr"] > 15
+    assert all(p.grad is None for p in ae.module_.parameters())  # no gradient ever computed
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"hidden": (32,)}, {"activation": "relu"}, {"activation": "sigmoid", "noise": "mask:0.1"}],
+)
+def test_recirculation_refuses_other_networks(params, digits):
+    with pytest.raises(ParameterError):
+        AutoEncoder(
+            "dense",
+            latent_dim=8,
+            trainer="recirculation",
+            epochs=1,
+            **({"activation": "sigmoid"} | params),
+        ).fit(digits[0].X)

@@ -32,6 +32,7 @@ from autoencoders.training import (
     TrainConfig,
     Trainer,
 )
+from autoencoders.training.recirculation import RecirculationTrainer
 
 DENSE_MODELS = ("dense", "deep", "sparse", "contractive", "linear")
 DEFAULT_HIDDEN = {"deep": (128, 64)}
@@ -99,6 +100,9 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         MNIST models (benchmarks/results/classics.md).
     gradient_clip : float or None
         Clip the global gradient norm to this value at every step.
+    trainer : {"backprop", "recirculation"}
+        ``recirculation`` trains a dense, one-layer, sigmoid autoencoder without
+        back-propagation (Hinton & McClelland, 1988), for comparison and teaching.
     early_stopping : int or None
         Patience in epochs on the validation loss (training loss without
         validation data); the best weights are restored.
@@ -138,6 +142,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
         "lr_schedule": [StrOptions({"constant", "cosine"})],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "trainer": [StrOptions({"backprop", "recirculation"})],
         "shuffle": ["boolean"],
         "scaling": [StrOptions({"auto", "minmax", "standard", "none"})],
         "random_state": ["random_state"],
@@ -167,6 +172,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         early_stopping: int | None = None,
         lr_schedule: str = "cosine",
         gradient_clip: float | None = None,
+        trainer: str = "backprop",
         shuffle: bool = True,
         scaling: str = "auto",
         random_state: int | None = None,
@@ -192,6 +198,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
+        self.trainer = trainer
         self.shuffle = shuffle
         self.scaling = scaling
         self.random_state = random_state
@@ -261,7 +268,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         )
         self.module_ = _new_module(self.model_config_, x, seed).to(self.device_)
         self._warn_if_overcomplete()
-        trainer = Trainer(
+        trainer_class = RecirculationTrainer if self.trainer == "recirculation" else Trainer
+        trainer = trainer_class(
             TrainConfig(
                 epochs=self.epochs,
                 batch_size=self.batch_size,
