@@ -148,7 +148,7 @@ def recirculation_section(train, folder: Path, settings: dict, random_state: int
         text="The same one-layer sigmoid autoencoder (16 code units) trained by "
         "Hinton & McClelland's recirculation, which learns from the difference between "
         "two passes around the loop with local updates only, and by back-propagation "
-        "(Adam). The loss is the same BCE for both.",
+        "(Adam, learning rate 1e-2). The loss is the same BCE for both.",
         metrics={f"{name}: final loss": values[-1] for name, values in curves.items()},
         figures=[
             (
