@@ -267,6 +267,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             code_activation="sigmoid" if self.sparsity_ == "kl" else None,
         )
         self.module_ = _new_module(self.model_config_, x, seed).to(self.device_)
+        self._set_shape_attributes()
         self._warn_if_overcomplete()
         trainer_class = RecirculationTrainer if self.trainer == "recirculation" else Trainer
         trainer = trainer_class(
@@ -292,7 +293,6 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.stop_reason_ = result.stop_reason
         if result.stop_reason not in ("completed", "early_stopping"):
             warnings.warn(result.stop_reason, TrainingWarning, stacklevel=2)
-        self._set_shape_attributes()
         return self
 
     def _fingerprint(self, X: np.ndarray, target: np.ndarray, seed: int) -> str:
@@ -314,14 +314,14 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
     def _objective(self) -> Objective:
         reconstruction = ReconstructionLoss(self.loss_, self.module_.decoder.output_activation)
-        sparsity = getattr(self, "sparsity_", None)
+        sparsity = self.sparsity_
         if sparsity is not None:
             weight = self.sparsity_weight
             weight = DEFAULT_SPARSITY_WEIGHT[sparsity] if weight is None else weight
             sparsity = (
                 L1Sparsity(weight) if sparsity == "l1" else KLSparsity(weight, self.sparsity_target)
             )
-        contractive_weight = getattr(self, "contractive_", None)
+        contractive_weight = self.contractive_
         contractive = (
             None
             if not contractive_weight
@@ -331,10 +331,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
     def _warn_if_overcomplete(self) -> None:
         """An overcomplete code with nothing to stop it can learn the identity."""
-        n_inputs, n_code = (
-            math.prod(self.model_config_.input_shape),
-            math.prod(code_shape(self.module_, self.model_config_.input_shape)),
-        )
+        n_inputs, n_code = math.prod(self.input_shape_), math.prod(self.code_shape_)
         regularised = self.noise or self.sparsity_ or self.contractive_
         if n_code >= n_inputs and not regularised:
             warnings.warn(

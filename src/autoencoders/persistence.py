@@ -21,7 +21,7 @@ import numpy as np
 import safetensors
 import sklearn
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from sklearn.utils._param_validation import InvalidParameterError
 
 from autoencoders.errors import AutoencodersError, DataError, ModelFileError
@@ -75,11 +75,7 @@ def save_estimator(estimator, path: str | Path, *, metrics: dict | None = None) 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in estimator.module_.state_dict().items()}
-    tmp = path / f".{WEIGHTS}.tmp"
-    save_file(state, tmp, metadata={"format": "pt"})
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path / WEIGHTS)
+    atomic_write_bytes(path / WEIGHTS, save(state, metadata={"format": "pt"}))
     write_json(path / CONFIG, estimator_config(estimator))
     write_history(path / HISTORY, estimator.history_)
     if metrics is not None:
