@@ -1,0 +1,224 @@
+"""The model server: every endpoint against the estimator, every bad request a clear 4xx."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from PIL import Image
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+
+from autoencoders import AutoEncoder
+from autoencoders.cli import main
+from autoencoders.data import load_dataset
+from autoencoders.runs import train_run
+from autoencoders.serving.server import build_app
+from autoencoders.serving.service import Limits
+from tests.conftest import curved_table
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def small_run(out, data="digits"):
+    """A quick model with a 2-D code, saved as `autoencoders train` saves it."""
+    train = load_dataset(data, "train", limit=400)
+    test = load_dataset(data, "test", limit=200)
+    model = AutoEncoder(
+        "dense", latent_dim=2, activation="tanh", epochs=30, batch_size=64, random_state=0
+    )
+    return train_run(model, train, out, test=test).path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return small_run(tmp_path_factory.mktemp("serve") / "run")
+
+
+@pytest.fixture(scope="module")
+def estimator(run):
+    return AutoEncoder.load(run)
+
+
+@pytest.fixture(scope="module")
+def client(run):
+    return TestClient(build_app(run, limits=Limits(max_batch=16, max_request_bytes=200_000)))
+
+
+def png(pixels01: np.ndarray) -> bytes:
+    """A gray (H, W) image in [0, 1] as PNG bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.rint(pixels01 * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_health_describes_the_model(client):
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    assert health["input_shape"] == [1, 8, 8] and health["code_size"] == 2
+    assert health["variational"] is False
+    assert health["threshold_source"].startswith("99th percentile of the scores of digits")
+
+
+def test_json_endpoints_give_what_the_estimator_gives(client, estimator, digits):
+    X = digits[1].X[:5]
+    codes = client.post("/encode", json={"inputs": X.tolist()}).json()["codes"]
+    np.testing.assert_allclose(codes, estimator.transform(X), atol=1e-6)
+    flat = client.post("/encode", json={"inputs": X.reshape(5, -1).tolist()}).json()["codes"]
+    assert flat == codes  # a flat sample is read in the input's row-major order
+    decoded = client.post("/decode", json={"codes": codes}).json()["outputs"]
+    np.testing.assert_allclose(decoded, estimator.inverse_transform(np.array(codes)), atol=1e-6)
+    outputs = client.post("/reconstruct", json={"inputs": X.tolist()}).json()["outputs"]
+    np.testing.assert_allclose(outputs, estimator.predict(X), atol=1e-6)
+
+
+def test_scores_and_the_calibrated_threshold(client, estimator, digits):
+    X = digits[1].X[:10]
+    answer = client.post("/score", json={"inputs": X.tolist()}).json()
+    np.testing.assert_allclose(answer["scores"], -estimator.score_samples(X), rtol=1e-6)
+    train = load_dataset("digits", "train").X
+    expected = np.quantile(-estimator.score_samples(train), 0.99)
+    assert answer["threshold"] == pytest.approx(expected)
+    assert answer["anomalous"] == [s > expected for s in answer["scores"]]
+    noise = np.random.default_rng(0).uniform(0, 1, (3, 1, 8, 8))
+    assert all(client.post("/score", json={"inputs": noise.tolist()}).json()["anomalous"])
+
+
+def test_png_in_and_out(client, estimator, digits):
+    image = digits[1].X[0, 0]
+    body = png(image)
+    as_png = client.post(
+        "/reconstruct?format=png", content=body, headers={"content-type": "image/png"}
+    )
+    assert as_png.status_code == 200 and as_png.headers["content-type"] == "image/png"
+    returned = np.asarray(Image.open(io.BytesIO(as_png.content))) / 255
+    expected = estimator.predict(np.rint(image * 255)[None, None] / 255)[0, 0]
+    assert np.abs(returned - expected).max() <= 0.5 / 255 + 1e-6
+    upload = [("images", (f"{i}.png", png(digits[1].X[i, 0]), "image/png")) for i in range(3)]
+    codes = client.post("/encode", files=upload).json()["codes"]
+    assert np.array(codes).shape == (3, 2)
+    strip = client.post("/decode?format=png", json={"codes": codes})
+    assert Image.open(io.BytesIO(strip.content)).size == (3 * 8, 8)  # a row of 3 images
+
+
+def bad(client, path, expected_status, fragment, **request):
+    response = client.post(path, **request)
+    assert response.status_code == expected_status, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail and fragment in detail, detail
+
+
+@pytest.mark.parametrize(
+    "path, status, fragment, request_",
+    [
+        ("/encode", 422, "takes (1, 8, 8)", {"json": {"inputs": [[1, 2, 3]]}}),
+        ("/encode", 422, "different shapes", {"json": {"inputs": [[0] * 64, [0] * 63]}}),
+        ("/encode", 422, "inputs[0][1]: Input should be a valid number", {"json": {"inputs": [[0, "a"]]}}),  # noqa: E501
+        ("/encode", 422, "finite", {"content": b'{"inputs": [[NaN]]}', "headers": {"content-type": "application/json"}}),  # noqa: E501
+        ("/encode", 422, "finite 32-bit", {"json": {"inputs": [[1e39] * 64]}}),
+        ("/encode", 422, "at least 1", {"json": {"inputs": []}}),
+        ("/encode", 422, "Invalid JSON", {"content": b"{", "headers": {"content-type": "application/json"}}),  # noqa: E501
+        ("/encode", 422, "Extra inputs", {"json": {"inputs": [[0] * 64], "x": 1}}),
+        ("/encode", 413, "at most 16", {"json": {"inputs": [[0] * 64] * 17}}),
+        ("/encode", 413, "over 200000 bytes", {"content": b" " * 200_001, "headers": {"content-type": "application/json"}}),  # noqa: E501
+        ("/encode", 415, "content type 'text/plain'", {"content": b"1", "headers": {"content-type": "text/plain"}}),  # noqa: E501
+        ("/encode", 422, "not a readable PNG", {"content": b"\x89PNG\r\n", "headers": {"content-type": "image/png"}}),  # noqa: E501
+        ("/encode", 422, "is 9×8 pixels; this model takes 8×8", {"content": png(np.zeros((8, 9))), "headers": {"content-type": "image/png"}}),  # noqa: E501
+        ("/encode", 422, "field 'images'", {"files": [("other", ("a.png", b"x", "image/png"))]}),
+        ("/decode", 422, "takes (2,)", {"json": {"codes": [[0, 0, 0]]}}),
+        ("/decode", 415, "use application/json", {"content": png(np.zeros((8, 8))), "headers": {"content-type": "image/png"}}),  # noqa: E501
+        ("/decode?format=gif", 422, "format: Input should be 'json' or 'png'", {"json": {"codes": [[0, 0]]}}),  # noqa: E501
+        ("/sample", 400, "not variational", {"json": {"n": 2}}),
+        ("/sample", 422, "n: Input should be greater than or equal to 1", {"json": {"n": 0}}),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx(client, path, status, fragment, request_):
+    bad(client, path, status, fragment, **request_)
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit(client):
+    chunks = (b" " * 50_000 for _ in range(10))  # no Content-Length: counted as it arrives
+    bad(client, "/encode", 413, "over 200000 bytes", content=chunks,
+        headers={"content-type": "application/json"})  # fmt: skip
+
+
+def test_a_decompression_bomb_is_refused(run):
+    buffer = io.BytesIO()
+    Image.new("L", (20_000, 20_000)).save(buffer, format="PNG")  # 400 MB of pixels, 0.4 MB
+    bad(TestClient(build_app(run)), "/encode", 422, "not a readable PNG",
+        content=buffer.getvalue(), headers={"content-type": "image/png"})  # fmt: skip
+
+
+def test_a_saved_threshold_is_used_and_an_explicit_one_wins(run, tmp_path):
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for file in run.iterdir():
+        (copy / file.name).write_bytes(file.read_bytes())
+    (copy / "anomaly.json").write_text(json.dumps({"threshold": 0.125}))
+    saved = TestClient(build_app(copy)).get("/health").json()
+    assert saved["threshold"] == 0.125 and "anomaly.json" in saved["threshold_source"]
+    given = TestClient(build_app(copy, threshold=2.0)).get("/health").json()
+    assert given["threshold"] == 2.0
+
+
+def test_the_explorer_page_is_served_live(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    start = page.text.index('type="application/json">') + len('type="application/json">')
+    data = json.loads(page.text[start : page.text.index("</script>", start)])
+    assert data["live"] is True and len(data["points"]) == 360 and data["plane"]["exact"]
+
+
+def test_a_table_model_serves_the_api_and_explains_the_missing_explorer(tmp_path):
+    X = curved_table(200)
+    np.save(tmp_path / "table.npy", X)
+    model = AutoEncoder("dense", hidden=(8,), latent_dim=2, epochs=5, random_state=0).fit(X)
+    model.save(tmp_path / "run")
+    client = TestClient(build_app(tmp_path / "run", data=str(tmp_path / "table.npy")))
+    assert "No explorer" in client.get("/").text
+    codes = client.post("/encode", json={"inputs": X[:4].tolist()}).json()["codes"]
+    np.testing.assert_allclose(codes, model.transform(X[:4]), rtol=1e-5, atol=1e-6)
+    bad(client, "/encode", 422, "not images",
+        content=png(np.zeros((8, 8))), headers={"content-type": "image/png"})  # fmt: skip
+    bad(client, "/decode?format=png", 422, "not images", json={"codes": codes})
+
+
+def test_serve_and_explorer_commands_fail_in_one_line(tmp_path, capsys):
+    for command in (["serve", str(tmp_path / "missing")], ["explorer", str(tmp_path)]):
+        with pytest.raises(SystemExit) as exit_:
+            main(command)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and err.startswith("autoencoders: error:"), err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_explorer_command_writes_a_static_page(run, capsys):
+    main(["explorer", str(run)])
+    page = (run / "explorer.html").read_text()
+    assert '"live":false' in page and "https://" not in page  # works offline: nothing fetched
+    assert "wrote" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ schemathesis
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_no_request_generated_from_the_schema_gets_a_5xx(run, mode):
+    """Schemathesis: valid and invalid requests by the OpenAPI schema, none answered 5xx."""
+    app = build_app(run, limits=Limits(max_batch=16, max_request_bytes=200_000))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 6  # health, encode, decode, reconstruct, score, sample
+
+    for operation in operations:
+        if mode == GenerationMode.NEGATIVE and operation.path == "/health":
+            continue  # no parameters and no body: nothing to get wrong
+
+        @settings(max_examples=25, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def check(case):
+            case.call_and_validate(checks=[not_a_server_error])
+
+        check()
