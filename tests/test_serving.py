@@ -111,45 +111,51 @@ def bad(client, path, expected_status, fragment, **request):
     assert isinstance(detail, str) and "\n" not in detail and fragment in detail, detail
 
 
+PNG = "image/png"
+
+
+def raw(body: bytes, content_type: str = "application/json") -> dict:
+    return {"content": body, "headers": {"content-type": content_type}}
+
+
 @pytest.mark.parametrize(
     "path, status, fragment, request_",
     [
         ("/encode", 422, "takes (1, 8, 8)", {"json": {"inputs": [[1, 2, 3]]}}),
         ("/encode", 422, "different shapes", {"json": {"inputs": [[0] * 64, [0] * 63]}}),
-        ("/encode", 422, "inputs[0][1]: Input should be a valid number", {"json": {"inputs": [[0, "a"]]}}),  # noqa: E501
-        ("/encode", 422, "finite", {"content": b'{"inputs": [[NaN]]}', "headers": {"content-type": "application/json"}}),  # noqa: E501
+        ("/encode", 422, "inputs[0][1]: Input should be a valid", {"json": {"inputs": [[0, "a"]]}}),
+        ("/encode", 422, "finite number", raw(b'{"inputs": [[NaN]]}')),
         ("/encode", 422, "finite 32-bit", {"json": {"inputs": [[1e39] * 64]}}),
         ("/encode", 422, "at least 1", {"json": {"inputs": []}}),
-        ("/encode", 422, "Invalid JSON", {"content": b"{", "headers": {"content-type": "application/json"}}),  # noqa: E501
+        ("/encode", 422, "Invalid JSON", raw(b"{")),
         ("/encode", 422, "Extra inputs", {"json": {"inputs": [[0] * 64], "x": 1}}),
         ("/encode", 413, "at most 16", {"json": {"inputs": [[0] * 64] * 17}}),
-        ("/encode", 413, "over 200000 bytes", {"content": b" " * 200_001, "headers": {"content-type": "application/json"}}),  # noqa: E501
-        ("/encode", 415, "content type 'text/plain'", {"content": b"1", "headers": {"content-type": "text/plain"}}),  # noqa: E501
-        ("/encode", 422, "not a readable PNG", {"content": b"\x89PNG\r\n", "headers": {"content-type": "image/png"}}),  # noqa: E501
-        ("/encode", 422, "is 9×8 pixels; this model takes 8×8", {"content": png(np.zeros((8, 9))), "headers": {"content-type": "image/png"}}),  # noqa: E501
+        ("/encode", 413, "over 200000 bytes", raw(b" " * 200_001)),
+        ("/encode", 415, "content type 'text/plain'", raw(b"1", "text/plain")),
+        ("/encode", 422, "not a readable PNG", raw(b"\x89PNG\r\n", PNG)),
+        ("/encode", 422, "is 9×8 pixels; this model takes 8×8", raw(png(np.ones((8, 9))), PNG)),
         ("/encode", 422, "field 'images'", {"files": [("other", ("a.png", b"x", "image/png"))]}),
         ("/decode", 422, "takes (2,)", {"json": {"codes": [[0, 0, 0]]}}),
-        ("/decode", 415, "use application/json", {"content": png(np.zeros((8, 8))), "headers": {"content-type": "image/png"}}),  # noqa: E501
-        ("/decode?format=gif", 422, "format: Input should be 'json' or 'png'", {"json": {"codes": [[0, 0]]}}),  # noqa: E501
+        ("/decode", 415, "use application/json", raw(png(np.zeros((8, 8))), PNG)),
+        ("/decode?format=gif", 422, "format: Input should be 'json'", {"json": {"codes": [[0]]}}),
         ("/sample", 400, "not variational", {"json": {"n": 2}}),
         ("/sample", 422, "n: Input should be greater than or equal to 1", {"json": {"n": 0}}),
     ],
-)
+)  # fmt: skip
 def test_bad_requests_get_a_clear_4xx(client, path, status, fragment, request_):
     bad(client, path, status, fragment, **request_)
 
 
 def test_a_chunked_body_is_cut_off_at_the_limit(client):
     chunks = (b" " * 50_000 for _ in range(10))  # no Content-Length: counted as it arrives
-    bad(client, "/encode", 413, "over 200000 bytes", content=chunks,
-        headers={"content-type": "application/json"})  # fmt: skip
+    bad(client, "/encode", 413, "over 200000 bytes", **raw(chunks))
 
 
 def test_a_decompression_bomb_is_refused(run):
     buffer = io.BytesIO()
     Image.new("L", (20_000, 20_000)).save(buffer, format="PNG")  # 400 MB of pixels, 0.4 MB
     bad(TestClient(build_app(run)), "/encode", 422, "not a readable PNG",
-        content=buffer.getvalue(), headers={"content-type": "image/png"})  # fmt: skip
+        **raw(buffer.getvalue(), PNG))  # fmt: skip
 
 
 def test_a_saved_threshold_is_used_and_an_explicit_one_wins(run, tmp_path):
@@ -181,8 +187,7 @@ def test_a_table_model_serves_the_api_and_explains_the_missing_explorer(tmp_path
     assert "No explorer" in client.get("/").text
     codes = client.post("/encode", json={"inputs": X[:4].tolist()}).json()["codes"]
     np.testing.assert_allclose(codes, model.transform(X[:4]), rtol=1e-5, atol=1e-6)
-    bad(client, "/encode", 422, "not images",
-        content=png(np.zeros((8, 8))), headers={"content-type": "image/png"})  # fmt: skip
+    bad(client, "/encode", 422, "not images", **raw(png(np.zeros((8, 8))), PNG))
     bad(client, "/decode?format=png", 422, "not images", json={"codes": codes})
 
 
