@@ -206,7 +206,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, *, validation_data=None, checkpoint=None) -> AutoEncoder:
+    def fit(self, X, y=None, *, validation_data=None, checkpoint=None, callbacks=()) -> AutoEncoder:
         """Train on ``X``; a ``y`` with the shape of samples is the target to reconstruct.
 
         A 1-D ``y`` (class labels, as a ``Pipeline`` passes them) is ignored. A 2-D or
@@ -216,6 +216,10 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         With ``checkpoint`` (a file path), the training state is saved there atomically
         after every epoch, and a fit started again with the same settings and data
         resumes from it, ending with the same weights as an uninterrupted fit.
+
+        ``callbacks`` are called as ``callback(row, module)`` after every epoch, ``row``
+        being that epoch's :attr:`history_` entry; for instance a
+        :class:`~autoencoders.training.tensorboard.TensorBoardLogger`.
         """
         self._validate_params()
         X = _check_samples(X, "X")
@@ -281,6 +285,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                 lr_schedule=self.lr_schedule,
                 gradient_clip=self.gradient_clip,
                 verbose=self.verbose,
+                callbacks=tuple(callbacks),
             ),
             self._objective(),
             corruption=corruption,

@@ -45,12 +45,14 @@ def train_run(
     title: str | None = None,
     overwrite: bool = False,
     resume: bool = False,
+    callbacks=(),
 ) -> Run:
     """Train ``estimator`` on ``train`` (against ``target`` if paired) and write a run directory.
 
     Metrics are measured on ``test`` when given (a held-out split), else on the
     training data, and say which. Training is checkpointed every epoch in
     ``OUT.partial``; ``resume=True`` continues an interrupted run from there.
+    ``callbacks`` are passed to :meth:`AutoEncoder.fit` (called after every epoch).
     """
     out = Path(out)
     with staged_directory(out, overwrite=overwrite, resume=resume) as staging:
@@ -61,9 +63,11 @@ def train_run(
             # validation decides something (early stopping) or has its own split.
             watch_only = estimator.validation_split == 0 and estimator.early_stopping is None
             validation = test.X if test is not None and watch_only else None
-            estimator.fit(train.X, validation_data=validation, checkpoint=checkpoint)
+            estimator.fit(
+                train.X, validation_data=validation, checkpoint=checkpoint, callbacks=callbacks
+            )
         else:
-            estimator.fit(train.X, target.X, checkpoint=checkpoint)
+            estimator.fit(train.X, target.X, checkpoint=checkpoint, callbacks=callbacks)
         seconds = time.perf_counter() - started
         held_out = test if test is not None and target is None else train
         metrics = evaluate_run(estimator, held_out, target=target)

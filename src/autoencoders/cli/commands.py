@@ -60,6 +60,7 @@ Examples:
   autoencoders train mnist --model sparse --out runs/sparse
   autoencoders train mnist --model dense --latent-dim 64 --sparsity kl --out runs/kl
   autoencoders train mnist --model conv --epochs 20 --resume runs/conv   (after a crash)
+  autoencoders train mnist --model conv --log tensorboard --out runs/conv
 """
 )
 @click.argument("data")
@@ -172,9 +173,22 @@ Examples:
     metavar="RUN",
     help="Continue the interrupted run RUN from its last checkpoint (same settings).",
 )
+@click.option(
+    "--log",
+    type=click.Choice(["csv", "tensorboard"]),
+    default="csv",
+    show_default=True,
+    help="history.csv is always written; tensorboard adds event files (losses, metrics, "
+    "reconstructions, the codes for the projector) in --log-dir. Needs the tensorboard extra.",
+)
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False),
+    help="TensorBoard folder for this run [default: tensorboard/NAME beside the run].",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @data_options
-def train(data, target, test_spec, out, overwrite, resume, quiet, **options) -> None:
+def train(data, target, test_spec, out, overwrite, resume, log, log_dir, quiet, **options) -> None:
     """Train an autoencoder on DATA and write a run directory with model and report.
 
     DATA is digits, mnist, fashion-mnist, a .npy/.npz/.csv file or a folder of images.
@@ -198,6 +212,14 @@ def train(data, target, test_spec, out, overwrite, resume, quiet, **options) -> 
     estimator = AutoEncoder(
         options.pop("model"), random_state=options.pop("seed"), verbose=0 if quiet else 1, **options
     )
+    shown = test_data if test_data is not None else train_data
+    logger = None
+    if log == "tensorboard":
+        from autoencoders.training.tensorboard import TensorBoardLogger
+
+        log_dir = Path(log_dir or Path(out).parent / "tensorboard" / Path(out).name)
+        images = shown.X[:8] if shown.kind == "image" else None
+        logger = TensorBoardLogger(log_dir, estimator, images=images)
     run = train_run(
         estimator,
         train_data,
@@ -206,7 +228,10 @@ def train(data, target, test_spec, out, overwrite, resume, quiet, **options) -> 
         target=target_data,
         overwrite=overwrite,
         resume=bool(resume),
+        callbacks=[logger] if logger else (),
     )
+    if logger:
+        logger.finish(run.metrics, shown)
     metrics = run.metrics
     click.echo(f"evaluated on {metrics['evaluated_on']}: {_summary(metrics['reconstruction'])}")
     if "denoising" in metrics:
@@ -215,6 +240,8 @@ def train(data, target, test_spec, out, overwrite, resume, quiet, **options) -> 
             f"(noisy input PSNR {metrics['denoising'].get('noisy_psnr', float('nan')):.4g})"
         )
     click.echo(f"report: {Path(out) / 'report.html'}")
+    if logger:
+        click.echo(f"tensorboard: tensorboard --logdir {logger.log_dir.parent}")
 
 
 @cli.command(

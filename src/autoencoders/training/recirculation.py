@@ -82,6 +82,8 @@ class RecirculationTrainer:
                 row["seconds"] = time.perf_counter() - started
                 history.append(row)
                 progress.end_epoch(row)
+                for callback in cfg.callbacks:
+                    callback(row, model)
         finally:
             progress.close()
         return TrainResult(history, "completed")

@@ -11,6 +11,7 @@ import copy
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -44,6 +45,8 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # anneals to 0 over the planned steps; or "constant"
     gradient_clip: float | None = None  # max global gradient norm, against exploding steps
     verbose: int = 1
+    # Called as callback(row, model) after every epoch, row being that epoch's history entry.
+    callbacks: tuple[Callable[[dict[str, float], nn.Module], None], ...] = ()
 
 
 @dataclass
@@ -149,6 +152,8 @@ class Trainer:
                     state.history.append(row)
                     state.epoch = epoch
                     progress.end_epoch(row)
+                    for callback in cfg.callbacks:
+                        callback(row, model)
                     self._early_stopping(model, state, last_good)
                 if checkpoint is not None:
                     state.rng_states = {name: rng.get_state() for name, rng in rngs.items()}
