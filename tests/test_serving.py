@@ -158,16 +158,24 @@ def test_a_decompression_bomb_is_refused(run):
         **raw(buffer.getvalue(), PNG))  # fmt: skip
 
 
-def test_a_saved_threshold_is_used_and_an_explicit_one_wins(run, tmp_path):
-    copy = tmp_path / "run"
-    copy.mkdir()
-    for file in run.iterdir():
-        (copy / file.name).write_bytes(file.read_bytes())
-    (copy / "anomaly.json").write_text(json.dumps({"threshold": 0.125}))
-    saved = TestClient(build_app(copy)).get("/health").json()
-    assert saved["threshold"] == 0.125 and "anomaly.json" in saved["threshold_source"]
-    given = TestClient(build_app(copy, threshold=2.0)).get("/health").json()
-    assert given["threshold"] == 2.0
+def test_an_explicit_threshold_wins(run):
+    health = TestClient(build_app(run, threshold=2.0)).get("/health").json()
+    assert health["threshold"] == 2.0 and health["threshold_source"] == "given with --threshold"
+
+
+def test_a_saved_anomaly_detector_scores_and_flags(digits, tmp_path):
+    anomaly = pytest.importorskip("autoencoders.applications.anomaly")
+    train, test = digits
+    model = AutoEncoder("dense", latent_dim=4, epochs=20, batch_size=64, random_state=0)
+    detector = anomaly.AnomalyDetector(model, contamination=0.1, score="mse").fit(train.X[:400])
+    detector.save(tmp_path / "detector")
+    client = TestClient(build_app(tmp_path / "detector", data="digits"))
+    health = client.get("/health").json()
+    assert health["threshold"] == pytest.approx(detector.threshold_)
+    assert "AnomalyDetector" in health["threshold_source"]
+    answer = client.post("/score", json={"inputs": test.X[:20].tolist()}).json()
+    np.testing.assert_allclose(answer["scores"], -detector.score_samples(test.X[:20]), rtol=1e-6)
+    assert answer["anomalous"] == (detector.predict(test.X[:20]) == -1).tolist()
 
 
 def test_the_explorer_page_is_served_live(client):

@@ -24,8 +24,9 @@ DATA_DIR = click.option(
 THRESHOLD = click.option(
     "--threshold",
     type=float,
-    help="Anomaly score above which /score flags a sample [default: one saved with the run, "
-    "else the 99th percentile of the reference data's training scores].",
+    help="Anomaly score above which /score flags a sample [default: the threshold of an "
+    "AnomalyDetector saved in RUN, else the 99th percentile of the reference data's "
+    "training scores].",
 )
 
 
@@ -132,10 +133,11 @@ def explorer(run, data, data_dir, threshold, output) -> None:
     decodings and drawing is off; `autoencoders serve RUN` decodes and encodes live.
     """
     from autoencoders.serving.explorer import write_explorer
-    from autoencoders.serving.server import reference_data, resolve_threshold
+    from autoencoders.serving.server import load_scoring, reference_data
 
-    estimator = AutoEncoder.load(run)
     reference = reference_data(run, data, data_dir=data_dir)
-    chosen = resolve_threshold(estimator, run, reference, threshold)
-    path = write_explorer(estimator, reference.shown, chosen, output or Path(run) / "explorer.html")
+    estimator, anomaly = load_scoring(run, reference, threshold)
+    path = write_explorer(
+        estimator, reference.shown, anomaly, output or Path(run) / "explorer.html"
+    )
     click.echo(f"wrote {path}")

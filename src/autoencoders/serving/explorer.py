@@ -25,7 +25,7 @@ from sklearn.decomposition import PCA
 from autoencoders.data import Dataset
 from autoencoders.errors import DataError
 from autoencoders.files import atomic_write_bytes
-from autoencoders.serving.service import Threshold, anomaly_scores, is_variational
+from autoencoders.serving.service import AnomalyScore, is_variational
 
 POINTS = 1000  # samples plotted: enough to see the clusters, small enough for a light page
 GRID = 20  # decodings per side of the static page's precomputed manifold
@@ -60,7 +60,7 @@ class LatentPlane:
 def explorer_data(
     estimator,
     data: Dataset,
-    threshold: Threshold,
+    anomaly: AnomalyScore,
     *,
     live: bool,
     points: int = POINTS,
@@ -98,9 +98,9 @@ def explorer_data(
         "points": np.round(xy, 5).tolist(),
         "labels": labels,
         "class_names": list(data.class_names) if data.class_names else None,
-        "scores": np.round(anomaly_scores(estimator, X), 6).tolist(),
-        "threshold": threshold.value,
-        "threshold_source": threshold.source,
+        "scores": np.round(anomaly.score(X), 6).tolist(),
+        "threshold": anomaly.threshold,
+        "threshold_source": anomaly.source,
         "plane": {
             "origin": plane.origin.tolist(),
             "axes": plane.axes.tolist(),
@@ -125,10 +125,10 @@ def render_explorer(data: dict) -> str:
     return page.replace("/*EXPLORER_SCRIPT*/", script).replace("/*EXPLORER_DATA*/null", payload)
 
 
-def write_explorer(estimator, data: Dataset, threshold: Threshold, path: str | Path) -> Path:
+def write_explorer(estimator, data: Dataset, anomaly: AnomalyScore, path: str | Path) -> Path:
     """Write the static page (no server needed) to ``path``."""
     path = Path(path)
-    html = render_explorer(explorer_data(estimator, data, threshold, live=False))
+    html = render_explorer(explorer_data(estimator, data, anomaly, live=False))
     atomic_write_bytes(path, html.encode("utf-8"))
     return path
 

@@ -46,8 +46,8 @@ class OutputsResponse(BaseModel):
 
 class ScoreResponse(BaseModel):
     scores: list[float] = Field(description="Anomaly score per sample: higher is more anomalous.")
-    anomalous: list[bool] | None = Field(description="score > threshold; null with no threshold.")
-    threshold: float | None
+    anomalous: list[bool] = Field(description="score > threshold, per sample.")
+    threshold: float
 
 
 class HealthResponse(BaseModel):
@@ -57,7 +57,7 @@ class HealthResponse(BaseModel):
     output_shape: list[int]
     code_size: int
     variational: bool
-    threshold: float | None
+    threshold: float
     threshold_source: str
     max_batch: int
     max_request_bytes: int

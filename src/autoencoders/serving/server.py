@@ -2,8 +2,8 @@
 
 The reference data (``--data``, by default the data the run was trained on, as its
 ``metrics.json`` records) feeds the explorer's scatter plot (its test split) and, when
-no threshold is given or saved with the run, calibrates ``/score``'s: the 99th
-percentile of the anomaly scores of its training split.
+no threshold is given or saved with the run by an AnomalyDetector, calibrates
+``/score``'s: the 99th percentile of the anomaly scores of its training split.
 """
 
 from __future__ import annotations
@@ -17,9 +17,15 @@ from autoencoders.data import BUILTIN_DATASETS, Dataset, load_dataset
 from autoencoders.errors import AutoencodersError, DataError
 from autoencoders.estimator import AutoEncoder
 from autoencoders.serving.explorer import POINTS, explorer_data, render_explorer
-from autoencoders.serving.service import Limits, ModelService, Threshold, calibrate_threshold
+from autoencoders.serving.service import (
+    AnomalyScore,
+    Limits,
+    ModelService,
+    calibrated,
+    model_score,
+)
 
-ANOMALY_FILE = "anomaly.json"  # a threshold saved with the run: {"threshold": float, ...}
+DETECTOR = "detector.json"  # what AnomalyDetector.save writes beside the model's files
 
 
 @dataclass
@@ -53,22 +59,33 @@ def reference_data(run: str | Path, spec: str | None, *, data_dir: str | None = 
     return Reference(str(spec), shown, calibration)
 
 
-def resolve_threshold(
-    estimator: AutoEncoder, run: str | Path, reference: Reference, given: float | None
-) -> Threshold:
-    """``given``, else one saved with the run (``anomaly.json``), else calibrated on the data."""
-    if given is not None:
-        return Threshold(float(given), "given with --threshold")
-    saved = Path(run) / ANOMALY_FILE
-    if saved.exists():
-        try:
-            value = json.loads(saved.read_text())["threshold"]
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise TypeError
-        except (OSError, ValueError, KeyError, TypeError):
-            raise DataError(f"{saved}: expected a JSON object with a number 'threshold'") from None
-        return Threshold(float(value), f"saved with the run ({saved.name})")
-    return calibrate_threshold(estimator, reference.calibration.X, f"{reference.name} (train)")
+def load_scoring(
+    run: str | Path, reference: Reference, threshold: float | None = None
+) -> tuple[AutoEncoder, AnomalyScore]:
+    """The run's model, loaded once, and how ``/score`` scores and flags samples.
+
+    A run saved by :class:`~autoencoders.applications.AnomalyDetector` (with its
+    ``detector.json``) is scored as the detector scores and flagged at its threshold;
+    any other run by the model's own score, flagged above the 99th percentile of the
+    reference data's training scores. ``threshold`` overrides either.
+    """
+    run = Path(run)
+    saved = None
+    if (run / DETECTOR).exists():
+        from autoencoders.applications.anomaly import AnomalyDetector
+
+        detector = AnomalyDetector.load(run)
+        estimator = detector.model_
+        score = lambda X: -detector.score_samples(X)  # noqa: E731
+        saved = f"saved by the AnomalyDetector ({DETECTOR}, score={detector.score_!r})"
+    else:
+        estimator = AutoEncoder.load(run)
+        score = model_score(estimator)
+    if threshold is not None:
+        return estimator, AnomalyScore(score, float(threshold), "given with --threshold")
+    if saved is not None:
+        return estimator, AnomalyScore(score, detector.threshold_, saved)
+    return estimator, calibrated(score, reference.calibration.X, f"{reference.name} (train)")
 
 
 def build_app(
@@ -83,14 +100,11 @@ def build_app(
     """Load the model once and make the FastAPI app that serves it (and its explorer)."""
     from autoencoders.serving.app import create_app  # FastAPI is an optional extra
 
-    estimator = AutoEncoder.load(run)
     reference = reference_data(run, data, data_dir=data_dir)
-    chosen = resolve_threshold(estimator, run, reference, threshold)
-    service = ModelService(estimator, chosen, limits or Limits())
+    estimator, anomaly = load_scoring(run, reference, threshold)
+    service = ModelService(estimator, anomaly, limits or Limits())
     try:
-        page = explorer_data(
-            estimator, reference.shown, service.threshold, live=True, points=points
-        )
+        page = explorer_data(estimator, reference.shown, anomaly, live=True, points=points)
         html = render_explorer(page)
     except DataError as error:  # a table model, say: the API works, the page says why not
         html = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,16 +33,24 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Threshold:
-    """The anomaly score above which a sample is flagged, and where it came from."""
+class AnomalyScore:
+    """How ``/score`` scores samples (higher is more anomalous) and where it flags them."""
 
-    value: float | None
-    source: str  # e.g. "--threshold", "99th percentile of the scores of digits (train)"
+    score: Callable[[np.ndarray], np.ndarray]
+    threshold: float
+    source: str  # where the threshold came from, e.g. "given with --threshold"
 
 
-def anomaly_scores(estimator, X: np.ndarray) -> np.ndarray:
-    """Higher is more anomalous: the negated ``score_samples`` (reconstruction error, or -ELBO)."""
-    return -np.asarray(estimator.score_samples(X), dtype=np.float64)
+def model_score(estimator) -> Callable[[np.ndarray], np.ndarray]:
+    """The model's own score: minus ``score_samples`` (reconstruction error, or -ELBO)."""
+    return lambda X: -np.asarray(estimator.score_samples(X), dtype=np.float64)
+
+
+def calibrated(score: Callable, X: np.ndarray, source: str) -> AnomalyScore:
+    """A threshold at the 99th percentile of the scores of ``X`` (normal data)."""
+    value = float(np.quantile(score(X), THRESHOLD_QUANTILE))
+    quantile = f"{THRESHOLD_QUANTILE * 100:.0f}th percentile"
+    return AnomalyScore(score, value, f"{quantile} of the scores of {source}")
 
 
 def is_variational(estimator) -> bool:
@@ -52,20 +61,12 @@ def is_variational(estimator) -> bool:
     return variational is not None and isinstance(estimator.module_, variational)
 
 
-def calibrate_threshold(estimator, X: np.ndarray, source: str) -> Threshold:
-    """The 99th percentile of the anomaly scores of ``X`` (normal data)."""
-    value = float(np.quantile(anomaly_scores(estimator, X), THRESHOLD_QUANTILE))
-    return Threshold(
-        value, f"{THRESHOLD_QUANTILE * 100:.0f}th percentile of the scores of {source}"
-    )
-
-
 class ModelService:
     """A fitted estimator behind checked, bounded, thread-safe calls."""
 
-    def __init__(self, estimator, threshold: Threshold, limits: Limits = Limits()) -> None:
+    def __init__(self, estimator, anomaly: AnomalyScore, limits: Limits = Limits()) -> None:
         self.estimator = estimator
-        self.threshold = threshold
+        self.anomaly = anomaly
         self.limits = limits
         self.input_shape = tuple(estimator.input_shape_)
         self.output_shape = tuple(estimator.output_shape_)
@@ -91,8 +92,8 @@ class ModelService:
             "output_shape": list(self.output_shape),
             "code_size": self.code_size,
             "variational": self.variational,
-            "threshold": self.threshold.value,
-            "threshold_source": self.threshold.source,
+            "threshold": self.anomaly.threshold,
+            "threshold_source": self.anomaly.source,
             "max_batch": self.limits.max_batch,
             "max_request_bytes": self.limits.max_request_bytes,
         }
@@ -147,11 +148,11 @@ class ModelService:
         return self._call(self.estimator.predict, X)
 
     def score(self, X: np.ndarray) -> dict:
-        scores = self._call(lambda x: anomaly_scores(self.estimator, x), X)
-        threshold = self.threshold.value
+        scores = self._call(self.anomaly.score, X)
+        threshold = self.anomaly.threshold
         return {
             "scores": scores.tolist(),
-            "anomalous": None if threshold is None else (scores > threshold).tolist(),
+            "anomalous": (scores > threshold).tolist(),
             "threshold": threshold,
         }
 

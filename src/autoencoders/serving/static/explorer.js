@@ -148,7 +148,6 @@
 
   // ------------------------------------------------------------ interactions
   function scoreText(score) {
-    if (data.threshold === null) return `anomaly score ${score.toPrecision(4)}`;
     const flag = score > data.threshold ? "anomalous" : "normal";
     return `anomaly score ${score.toPrecision(4)}: ${flag} (threshold ${data.threshold.toPrecision(4)})`;
   }
@@ -180,7 +179,7 @@
     const label = data.labels ? `label ${data.class_names ? data.class_names[data.labels[i]] : data.labels[i]}, ` : "";
     const info = $("hover-info");
     info.textContent = label + scoreText(data.scores[i]);
-    info.classList.toggle("anomalous", data.threshold !== null && data.scores[i] > data.threshold);
+    info.classList.toggle("anomalous", data.scores[i] > data.threshold);
   });
 
   const gridIndex = ([u, v]) => {
@@ -244,7 +243,7 @@
       await showPng($("draw-reconstruction"), reconstruction);
       const score = scored.scores[0];
       info.textContent = scoreText(score) + "; marked on the plane in red";
-      info.classList.toggle("anomalous", Boolean(scored.anomalous && scored.anomalous[0]));
+      info.classList.toggle("anomalous", scored.anomalous[0]);
       state.drawn = project(encoded.codes[0]);
       render();
     } catch (error) { fail(info, error); }
