@@ -21,6 +21,7 @@ from autoencoders.errors import DataError, ParameterError
 from autoencoders.metrics import reconstruction_metrics
 from autoencoders.models import ModelConfig, build_model, code_shape
 from autoencoders.models.base import glorot_init_, init_relu_biases_
+from autoencoders.models.variational import VariationalAutoencoder
 from autoencoders.training import (
     Checkpoint,
     ContractivePenalty,
@@ -32,11 +33,17 @@ from autoencoders.training import (
     TrainConfig,
     Trainer,
 )
+from autoencoders.training.corruption import binarize
 from autoencoders.training.recirculation import RecirculationTrainer
+from autoencoders.training.trainer import seeded_global_rng
+from autoencoders.training.variational import ELBO, importance_sampled_log_likelihood
 
-DENSE_MODELS = ("dense", "deep", "sparse", "contractive", "linear")
-DEFAULT_HIDDEN = {"deep": (128, 64)}
-DEFAULT_LATENT = dict.fromkeys(DENSE_MODELS, 32)
+DENSE_MODELS = ("dense", "deep", "sparse", "contractive", "linear", "vae")
+VARIATIONAL_MODELS = ("vae", "conv-vae")
+MODELS = (*DENSE_MODELS, "conv", "conv-vae")
+LOSSES = ("bce", "cb", "mse", "gaussian")
+DEFAULT_HIDDEN = {"deep": (128, 64), "vae": (512, 256)}
+DEFAULT_LATENT = dict.fromkeys((*DENSE_MODELS, "conv-vae"), 32)
 DEFAULT_SPARSITY = {"sparse": "l1"}
 DEFAULT_SPARSITY_WEIGHT = {"l1": 1e-4, "kl": 0.1}  # l1: Keras's classic l1(10e-5)
 DEFAULT_CONTRACTIVE = {"contractive": 1e-4}
@@ -62,21 +69,36 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    model : {"dense", "deep", "conv", "sparse", "contractive", "linear"}
+    model : {"dense", "deep", "conv", "sparse", "contractive", "linear", "vae", "conv-vae"}
         ``dense`` with no ``hidden`` is the classic shallow 784-32-784; ``deep`` defaults
         to hidden sizes (128, 64); ``conv`` is the Conv+MaxPool ×2 / Conv+UpSampling ×2
         model of the Keras denoising tutorial. ``sparse`` and ``contractive`` are dense
         models with that penalty on by default; ``linear`` has no nonlinearity at all
-        (trained with MSE it spans the PCA subspace).
+        (trained with MSE it spans the PCA subspace). ``vae`` (hidden (512, 256) by
+        default) and ``conv-vae`` are variational: a Gaussian encoder, a standard normal
+        prior, trained on the ELBO; their code is the posterior mean, and they can
+        :meth:`sample` and estimate :meth:`log_likelihood`.
     latent_dim : int or None
-        Size of the code. None means 32 for dense models and, for ``conv``, the
-        spatial feature map of the classic model (no dense bottleneck).
+        Size of the code. None means 32 for dense and variational models and, for
+        ``conv``, the spatial feature map of the classic model (no dense bottleneck).
     hidden : tuple of int or None
         Hidden layer sizes of dense encoders (mirrored in the decoder).
     filters : tuple of int
         Channels of the conv encoder's blocks (mirrored in the decoder).
-    loss : {"auto", "bce", "mse"}
-        ``auto`` is binary cross-entropy for data scaled to [0, 1], else MSE.
+    loss : {"auto", "bce", "cb", "mse", "gaussian"}
+        ``auto`` is binary cross-entropy for data scaled to [0, 1], else MSE. ``cb`` is
+        the continuous Bernoulli likelihood (proper for grey levels in [0, 1]). For a
+        variational model each loss is its decoder's likelihood p(x|h): Bernoulli,
+        continuous Bernoulli, Gaussian with σ = 1 (``mse``) or with a learned
+        per-output σ (``gaussian``, variational models only).
+    beta : float
+        Weight of the KL term of a variational model's ELBO (β-VAE; 1 is the ELBO).
+    iwae_samples : int
+        With k > 1, a variational model trains on the importance-weighted bound with k
+        samples (IWAE, Burda et al., 2016), which is tighter than the ELBO.
+    binarize : bool
+        Dynamic binarisation: every batch is a fresh Bernoulli draw of the [0, 1] data,
+        the protocol of the MNIST likelihoods in the VAE literature.
     noise : str or None
         Corruption for a denoising autoencoder: ``gaussian:σ``, ``salt-pepper:p``,
         ``mask:p``; drawn afresh for every batch.
@@ -123,12 +145,15 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "model": [StrOptions({"dense", "deep", "conv", "sparse", "contractive", "linear"})],
+        "model": [StrOptions(set(MODELS))],
         "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
         "hidden": [tuple, list, None],
         "filters": [tuple, list],
         "activation": [StrOptions({"relu", "tanh", "sigmoid", "elu", "gelu", "linear"})],
-        "loss": [StrOptions({"auto", "bce", "mse"})],
+        "loss": [StrOptions({"auto", *LOSSES})],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "iwae_samples": [Interval(Integral, 1, 10_000, closed="both")],
+        "binarize": ["boolean"],
         "noise": [str, None],
         "sparsity": [StrOptions({"l1", "kl"}), None],
         "sparsity_weight": [Interval(Real, 0, None, closed="left"), None],
@@ -159,6 +184,9 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         filters: tuple[int, ...] = (32, 32),
         activation: str = "relu",
         loss: str = "auto",
+        beta: float = 1.0,
+        iwae_samples: int = 1,
+        binarize: bool = False,
         noise: str | None = None,
         sparsity: str | None = None,
         sparsity_weight: float | None = None,
@@ -185,6 +213,9 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.filters = filters
         self.activation = activation
         self.loss = loss
+        self.beta = beta
+        self.iwae_samples = iwae_samples
+        self.binarize = binarize
         self.noise = noise
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight
@@ -236,10 +267,14 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         bounded = self.target_scaler_.kind == "minmax"
         sigmoid_output = bounded and self.model != "linear"
         self.loss_ = self.loss if self.loss != "auto" else ("bce" if sigmoid_output else "mse")
-        if self.loss_ == "bce" and not bounded:
+        self._check_variational_settings(paired)
+        if self.loss_ in ("bce", "cb") and not bounded:
             raise DataError(
-                "loss='bce' needs targets scaled to [0, 1]; use scaling='minmax' or loss='mse'"
+                f"loss={self.loss_!r} needs targets scaled to [0, 1]; use scaling='minmax' "
+                "or loss='mse'"
             )
+        if self.binarize and not bounded:
+            raise DataError("binarize=True needs data scaled to [0, 1]; use scaling='minmax'")
         corruption = Corruption.parse(self.noise, clip=bounded) if self.noise else None
         self.corruption_ = corruption
         self.sparsity_ = self.sparsity or DEFAULT_SPARSITY.get(self.model)
@@ -248,7 +283,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             if self.contractive is not None
             else DEFAULT_CONTRACTIVE.get(self.model)
         )
-        if self.loss_ == "bce" and self.model == "linear":
+        if self.loss_ in ("bce", "cb") and self.model == "linear":
             raise ParameterError("model='linear' has no output nonlinearity; use loss='mse'")
 
         x = self._to_tensor(self.input_scaler_, X).to(self.device_)
@@ -289,6 +324,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             ),
             self._objective(),
             corruption=corruption,
+            resample=binarize if self.binarize else None,
             seed=seed,
         )
         if checkpoint is not None:
@@ -310,6 +346,34 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             digest.update(np.ascontiguousarray(flat[:: max(1, flat.size // 100_000)]).tobytes())
         return digest.hexdigest()
 
+    @property
+    def variational(self) -> bool:
+        """Whether the model is a VAE (a prior to :meth:`sample` from, an ELBO to score)."""
+        return self.model in VARIATIONAL_MODELS
+
+    def _check_variational_settings(self, paired: bool) -> None:
+        if self.variational:
+            if self.sparsity or self.contractive:
+                raise ParameterError(
+                    f"model={self.model!r} is regularised by its KL term; sparsity and "
+                    "contractive apply to deterministic autoencoders"
+                )
+            if paired:
+                raise ParameterError(
+                    f"model={self.model!r} models the data it is given; paired training "
+                    "(a y of samples) needs a deterministic model such as 'conv'"
+                )
+            return
+        if self.loss == "gaussian":
+            raise ParameterError(
+                "loss='gaussian' learns a decoder variance, which only variational models "
+                "have; use model='vae' or 'conv-vae', or loss='mse'"
+            )
+        if self.beta != 1.0 or self.iwae_samples != 1:
+            raise ParameterError(
+                "beta and iwae_samples apply to variational models; use model='vae' or 'conv-vae'"
+            )
+
     def _fit_scaler(self, X: np.ndarray) -> Scaler:
         method = self.scaling
         if method == "auto":
@@ -317,7 +381,9 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             method = "minmax" if X.ndim >= 3 or in_unit_range else "standard"
         return fit_scaler(X, method, kind="image" if X.ndim >= 3 else "table")
 
-    def _objective(self) -> Objective:
+    def _objective(self) -> Objective | ELBO:
+        if self.variational:
+            return ELBO(self.module_, self.loss_, beta=self.beta, samples=self.iwae_samples)
         reconstruction = ReconstructionLoss(self.loss_, self.module_.decoder.output_activation)
         sparsity = self.sparsity_
         if sparsity is not None:
@@ -337,7 +403,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     def _warn_if_overcomplete(self) -> None:
         """An overcomplete code with nothing to stop it can learn the identity."""
         n_inputs, n_code = math.prod(self.input_shape_), math.prod(self.code_shape_)
-        regularised = self.noise or self.sparsity_ or self.contractive_
+        regularised = self.noise or self.sparsity_ or self.contractive_ or self.variational
         if n_code >= n_inputs and not regularised:
             warnings.warn(
                 f"the code ({n_code} values) is not smaller than the input ({n_inputs}) and "
@@ -399,7 +465,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         return self.target_scaler_.inverse_transform(decoded)
 
     def score_samples(self, X) -> np.ndarray:
-        """Negative reconstruction error of each sample (the training loss, per sample)."""
+        """Negative reconstruction error of each sample (the training loss, per sample).
+
+        For a variational model, the ELBO of each sample in nats (one seeded posterior
+        draw, the KL in closed form): a lower bound on log p(x).
+        """
         x = self._input(X)
         if self.output_shape_ != self.input_shape_:
             raise DataError(
@@ -409,9 +479,10 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         objective = self._objective()
 
         def error(xb: torch.Tensor) -> torch.Tensor:
-            return objective.per_sample(self.module_(xb)["logits"], xb)
+            return objective.per_sample(self.module_(xb), xb)
 
-        return -self._run(error, x).astype(np.float64)
+        with seeded_global_rng(self.random_seed_, 0, self.device_):
+            return -self._run(error, x).astype(np.float64)
 
     def score(self, X, y=None) -> float:
         """Mean of :meth:`score_samples`."""
@@ -441,6 +512,40 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             )
         reconstruction = torch.from_numpy(self._run(self.module_.reconstruct, x))
         return reconstruction_metrics(reconstruction, target, bounded=bounded) | metrics
+
+    def sample(self, n_samples: int = 1, *, random_state: int | None = 0) -> np.ndarray:
+        """Draw codes from the prior N(0, I) and decode them (the decoder's mean output)."""
+        module = self._variational_module("sample")
+        rng = torch.Generator().manual_seed(_resolve_seed(random_state))
+        codes = torch.randn(n_samples, module.latent_dim, generator=rng)
+        return self.inverse_transform(codes.numpy())
+
+    def log_likelihood(self, X, *, samples: int = 5000, random_state: int = 0) -> np.ndarray:
+        """Importance-sampled log p(x) of each sample in nats, with ``samples`` posterior
+        draws (Burda et al.'s k = 5000 by default); the test NLL of the VAE literature
+        is its negated mean on binarised data."""
+        module = self._variational_module("log_likelihood")
+        x = self._input(X)
+        rng = torch.Generator(device=self.device_).manual_seed(random_state)
+        module.eval()
+        batch = max(1, min(len(x), 2**22 // (math.prod(self.output_shape_) * min(samples, 500))))
+        with torch.inference_mode():
+            parts = [
+                importance_sampled_log_likelihood(
+                    module, self.loss_, x[i : i + batch].to(self.device_), samples, generator=rng
+                ).cpu()
+                for i in range(0, len(x), batch)
+            ]
+        return torch.cat(parts).double().numpy()
+
+    def _variational_module(self, method: str) -> VariationalAutoencoder:
+        check_is_fitted(self)
+        if not isinstance(self.module_, VariationalAutoencoder):
+            raise ParameterError(
+                f"{method} needs a variational model (model='vae' or 'conv-vae'); "
+                f"this one is {self.model!r}"
+            )
+        return self.module_
 
     def corrupt(self, X, noise: str | None = None, *, random_state: int = 0) -> np.ndarray:
         """``X`` with a corruption applied (the model's own ``noise`` by default), seeded.
@@ -484,7 +589,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         friendly sizes (~32 MB): 4096 for MNIST's dense models, 256 for its conv model."""
         config = self.model_config_
         width = max(math.prod(config.input_shape), math.prod(config.output_shape))
-        if config.model == "conv":
+        if config.model in ("conv", "conv-vae"):
             width *= max(config.filters)
         return int(np.clip(2 ** int(math.log2(max(1, 2**23 // width))), 64, INFERENCE_BATCH))
 

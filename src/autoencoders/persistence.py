@@ -193,7 +193,7 @@ def read_config(path: str | Path) -> dict:
 def load_estimator(path: str | Path, *, device: str = "auto"):
     """Rebuild a fitted :class:`AutoEncoder` from its directory."""
     from autoencoders.data import scaler_from_dict
-    from autoencoders.estimator import AutoEncoder, _resolve_device
+    from autoencoders.estimator import LOSSES, AutoEncoder, _resolve_device
 
     path = Path(path)
     config = read_config(path)
@@ -217,8 +217,8 @@ def load_estimator(path: str | Path, *, device: str = "auto"):
     except (AutoencodersError, ValueError, TypeError, KeyError) as error:
         raise ModelFileError(f"{where}: invalid scaling ({_first_line(error)})") from None
     fitted = config["fitted"]
-    if fitted.get("loss") not in ("bce", "mse"):
-        raise ModelFileError(f"{where}: fitted.loss must be 'bce' or 'mse'")
+    if fitted.get("loss") not in LOSSES:
+        raise ModelFileError(f"{where}: fitted.loss must be one of {', '.join(LOSSES)}")
 
     module.load_state_dict(read_weights(path / WEIGHTS, module.state_dict()))
     estimator.device_ = _resolve_device(device)

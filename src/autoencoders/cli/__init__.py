@@ -3,6 +3,7 @@
 from autoencoders.cli import (
     commands,  # noqa: F401  (registers the commands)
     ecosystem,  # noqa: F401  (export, serve, explorer)
+    generate,  # noqa: F401  (sample, interpolate, traverse, arithmetic, manifold)
 )
 from autoencoders.cli.app import cli, main
 

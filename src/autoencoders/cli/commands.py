@@ -11,7 +11,7 @@ from autoencoders.cli.app import cli
 from autoencoders.cli.options import data_options, int_list, read_data
 from autoencoders.cli.outputs import write_output, write_text
 from autoencoders.data import BUILTIN_DATASETS
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimator import LOSSES, MODELS, AutoEncoder
 from autoencoders.runs import evaluate_run, train_run
 from autoencoders.training import Corruption
 
@@ -60,17 +60,20 @@ Examples:
   autoencoders train mnist --model sparse --out runs/sparse
   autoencoders train mnist --model dense --latent-dim 64 --sparsity kl --out runs/kl
   autoencoders train mnist --model conv --epochs 20 --resume runs/conv   (after a crash)
+  autoencoders train mnist --model vae --binarize --epochs 100 --out runs/vae
+  autoencoders train mnist --model vae --latent-dim 2 --out runs/vae2d
   autoencoders train mnist --model conv --log tensorboard --out runs/conv
 """
 )
 @click.argument("data")
 @click.option(
     "--model",
-    type=click.Choice(["dense", "deep", "conv", "sparse", "contractive", "linear"]),
+    type=click.Choice(MODELS),
     default="dense",
     show_default=True,
     help="dense (784-32-784 by default), deep (128-64-32), conv, sparse (L1 code penalty), "
-    "contractive (Jacobian penalty), linear (no nonlinearity: PCA's subspace).",
+    "contractive (Jacobian penalty), linear (no nonlinearity: PCA's subspace), "
+    "vae (512-256-32, variational), conv-vae.",
 )
 @click.option(
     "--latent-dim",
@@ -93,10 +96,31 @@ Examples:
 )
 @click.option(
     "--loss",
-    type=click.Choice(["auto", "bce", "mse"]),
+    type=click.Choice(["auto", *LOSSES]),
     default="auto",
     show_default=True,
-    help="auto: BCE for data in [0, 1], else MSE.",
+    help="auto: BCE for data in [0, 1], else MSE; cb: continuous Bernoulli; gaussian: "
+    "a learned decoder variance (variational models).",
+)
+@click.option(
+    "--beta",
+    type=click.FloatRange(0),
+    default=1.0,
+    show_default=True,
+    help="Weight of a VAE's KL term (β-VAE).",
+)
+@click.option(
+    "--iwae-samples",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    show_default=True,
+    metavar="K",
+    help="Train a VAE on the importance-weighted bound with K samples (IWAE).",
+)
+@click.option(
+    "--binarize",
+    is_flag=True,
+    help="Dynamic binarisation: a fresh Bernoulli draw of the [0, 1] data every batch.",
 )
 @click.option(
     "--noise", callback=_noise, help="Train a denoiser: gaussian:SIGMA, salt-pepper:P or mask:P."

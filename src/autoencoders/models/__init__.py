@@ -1,6 +1,6 @@
 """Autoencoder networks, built from a :class:`ModelConfig` by one registry."""
 
-from autoencoders.models import conv, dense  # noqa: F401  (registers the builders)
+from autoencoders.models import conv, dense, variational  # noqa: F401  (registers the builders)
 from autoencoders.models.base import (
     Autoencoder,
     Decoder,
@@ -10,11 +10,14 @@ from autoencoders.models.base import (
 )
 from autoencoders.models.config import ModelConfig
 from autoencoders.models.registry import available_models, build_model, register_model
+from autoencoders.models.variational import GaussianEncoder, VariationalAutoencoder
 
 __all__ = [
     "Autoencoder",
     "Decoder",
+    "GaussianEncoder",
     "ModelConfig",
+    "VariationalAutoencoder",
     "available_models",
     "build_model",
     "code_shape",

@@ -36,52 +36,66 @@ def _pooled_size(size: int, n_pools: int) -> int:
     return size
 
 
-@register_model("conv")
-def conv_autoencoder(config: ModelConfig) -> Autoencoder:
+def check_image_shapes(config: ModelConfig) -> None:
     if len(config.input_shape) != 3 or len(config.output_shape) != 3:
         raise ValueError(
-            f"the conv model needs images (C, H, W); got input shape {config.input_shape}"
+            f"the {config.model} model needs images (C, H, W); got input shape "
+            f"{config.input_shape}"
         )
-    channels, height, width = config.input_shape
-    out_channels, out_height, out_width = config.output_shape
-    if (out_height, out_width) != (height, width):
-        raise ValueError("the conv model keeps the image size: input and target H, W must match")
+    if config.output_shape[1:] != config.input_shape[1:]:
+        raise ValueError(
+            f"the {config.model} model keeps the image size: input and target H, W must match"
+        )
 
-    encoder_layers: list[nn.Module] = []
+
+def conv_encoder_layers(config: ModelConfig) -> tuple[list[nn.Module], tuple[int, int, int]]:
+    """The Conv → ReLU → MaxPool blocks, and the shape of the feature map they give."""
+    channels, height, width = config.input_shape
+    layers: list[nn.Module] = []
     c_in = channels
     for f in config.filters:
-        encoder_layers += [
+        layers += [
             nn.Conv2d(c_in, f, 3, padding=1),
             activation_layer(config.activation),
             nn.MaxPool2d(2, ceil_mode=True),
         ]
         c_in = f
+    n_pools = len(config.filters)
+    return layers, (c_in, _pooled_size(height, n_pools), _pooled_size(width, n_pools))
 
-    decoder_layers: list[nn.Module] = []
-    code_shape = (
-        c_in,
-        _pooled_size(height, len(config.filters)),
-        _pooled_size(width, len(config.filters)),
-    )
-    if config.latent_dim is not None:
-        encoder_layers += [
-            nn.Flatten(),
-            nn.Linear(math.prod(code_shape), config.latent_dim),
-            activation_layer(config.activation),
-        ]
-        decoder_layers += [
-            nn.Linear(config.latent_dim, math.prod(code_shape)),
-            activation_layer(config.activation),
-            nn.Unflatten(1, code_shape),
-        ]
+
+def conv_decoder_layers(config: ModelConfig) -> list[nn.Module]:
+    """The Conv → ReLU → UpSample blocks from the encoder's feature map back to the image."""
+    out_channels, height, width = config.output_shape
+    layers: list[nn.Module] = []
+    c_in = config.filters[-1]
     for f in reversed(config.filters):
-        decoder_layers += [
+        layers += [
             nn.Conv2d(c_in, f, 3, padding=1),
             activation_layer(config.activation),
             nn.Upsample(scale_factor=2, mode="nearest"),
         ]
         c_in = f
-    decoder_layers += [nn.Conv2d(c_in, out_channels, 3, padding=1), CropTo(height, width)]
+    return [*layers, nn.Conv2d(c_in, out_channels, 3, padding=1), CropTo(height, width)]
+
+
+@register_model("conv")
+def conv_autoencoder(config: ModelConfig) -> Autoencoder:
+    check_image_shapes(config)
+    encoder_layers, feature_shape = conv_encoder_layers(config)
+    decoder_layers = conv_decoder_layers(config)
+    if config.latent_dim is not None:
+        encoder_layers += [
+            nn.Flatten(),
+            nn.Linear(math.prod(feature_shape), config.latent_dim),
+            activation_layer(config.activation),
+        ]
+        decoder_layers = [
+            nn.Linear(config.latent_dim, math.prod(feature_shape)),
+            activation_layer(config.activation),
+            nn.Unflatten(1, feature_shape),
+            *decoder_layers,
+        ]
     return Autoencoder(
         nn.Sequential(*encoder_layers),
         Decoder(nn.Sequential(*decoder_layers), config.output_activation),

@@ -12,7 +12,8 @@ from autoencoders.models.config import ModelConfig
 from autoencoders.models.registry import register_model
 
 
-def _mlp(sizes: list[int], activation: str, *, last_activation: str | None) -> nn.Sequential:
+def mlp(sizes: list[int], activation: str, *, last_activation: str | None) -> nn.Sequential:
+    """Linear layers with ``activation`` between them and ``last_activation`` after the last."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
@@ -41,10 +42,10 @@ def dense_autoencoder(config: ModelConfig) -> Autoencoder:
     sizes = [n_in, *config.hidden, config.latent_dim]
     code_activation = config.code_activation or config.activation
     encoder = nn.Sequential(
-        nn.Flatten(), _mlp(sizes, config.activation, last_activation=code_activation)
+        nn.Flatten(), mlp(sizes, config.activation, last_activation=code_activation)
     )
     decoder_body = nn.Sequential(
-        _mlp(
+        mlp(
             [config.latent_dim, *reversed(config.hidden), n_out],
             config.activation,
             last_activation=None,

@@ -3,6 +3,7 @@
 from autoencoders.report.figures import (
     comparison_grid,
     denoising_grid,
+    image_grid,
     image_row,
     loss_curves,
     reconstruction_grid,
@@ -14,6 +15,7 @@ __all__ = [
     "Section",
     "comparison_grid",
     "denoising_grid",
+    "image_grid",
     "image_row",
     "loss_curves",
     "reconstruction_grid",

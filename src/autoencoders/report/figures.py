@@ -75,6 +75,44 @@ def image_row(
     return _save(figure, path, title)
 
 
+def image_grid(
+    grid: np.ndarray,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    row_labels: Sequence[str] | None = None,
+    gap: int = 1,
+) -> Path:
+    """A ``(rows, columns, C, H, W)`` array of images as one mosaic (samples, traversals,
+    the 2-D manifold), ``gap`` white pixels apart; drawn as a single image, so a 20 × 20
+    manifold costs no more than one picture."""
+    grid = np.asarray(grid)
+    if grid.ndim != 5 or grid.shape[2] not in (1, 3):
+        raise DataError(f"a grid must be (rows, columns, C, H, W) images, got shape {grid.shape}")
+    rows, columns, channels, height, width = grid.shape
+    if row_labels is not None and len(row_labels) != rows:
+        raise DataError(f"got {len(row_labels)} row labels for {rows} rows")
+    mosaic = np.ones((channels, rows * (height + gap) - gap, columns * (width + gap) - gap))
+    for r in range(rows):
+        for c in range(columns):
+            top, left = r * (height + gap), c * (width + gap)
+            mosaic[:, top : top + height, left : left + width] = grid[r, c]
+    scale = min(2.0, max(1.1, height / 32)) / height  # inches per pixel, as _image_axes
+    figure = Figure(figsize=(mosaic.shape[2] * scale, mosaic.shape[1] * scale))
+    ax = figure.add_axes((0, 0, 1, 1))
+    _show_image(ax, mosaic)
+    ax.set_xticks([])
+    ax.set_yticks(
+        [] if row_labels is None else [r * (height + gap) + height / 2 for r in range(rows)]
+    )
+    if row_labels is not None:
+        ax.set_yticklabels([str(label) for label in row_labels], fontsize=LABEL_FONT_SIZE)
+        ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return _save(figure, path, title)
+
+
 def loss_curves(
     history: Mapping[str, Sequence[float]], path: str | Path, *, title: str | None = None
 ) -> Path:

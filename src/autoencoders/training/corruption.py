@@ -56,3 +56,12 @@ class Corruption:
                 salt = torch.rand(x.shape, generator=generator, device=x.device) < 0.5
                 noisy = torch.where(hit, salt.to(x.dtype), x)
         return noisy.clamp(0.0, 1.0) if self.clip else noisy
+
+
+def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """A fresh Bernoulli draw of data in [0, 1]: "dynamic binarisation".
+
+    The protocol behind the MNIST likelihoods of the VAE literature (Burda et al., 2016):
+    every batch sees each pixel on with probability equal to its grey level.
+    """
+    return torch.bernoulli(x, generator=generator)

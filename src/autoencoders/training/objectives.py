@@ -12,15 +12,30 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import jacrev, vmap
 
-LOSSES = ("bce", "mse")
+LOSSES = ("bce", "cb", "mse")
 SPARSITY = ("l1", "kl")
+
+
+def continuous_bernoulli_log_norm(logits: Tensor) -> Tensor:
+    """log C(λ) of the continuous Bernoulli with λ = sigmoid(logits), elementwise.
+
+    C(λ) = 2 artanh(1 − 2λ) / (1 − 2λ), which in terms of the logit l is l / tanh(l / 2);
+    near l = 0 (λ = ½, where C = 2) its Taylor series 2 + l²/6 avoids 0/0.
+    """
+    small = logits.abs() < 1e-2
+    safe = torch.where(small, torch.ones_like(logits), logits)
+    return torch.where(
+        small, torch.log(2 + logits.square() / 6), torch.log(safe / torch.tanh(safe / 2))
+    )
 
 
 class ReconstructionLoss(nn.Module):
     """Mean per-element reconstruction error between the decoder's output and the target.
 
     ``bce`` is binary cross-entropy computed from the logits (stable where a sigmoid
-    output saturates); ``mse`` compares the activated output with the target.
+    output saturates); ``cb`` is the continuous Bernoulli's negative log-density, the
+    proper likelihood for values in [0, 1]; ``mse`` compares the activated output with
+    the target.
     """
 
     def __init__(self, kind: str, output_activation: nn.Module) -> None:
@@ -33,6 +48,9 @@ class ReconstructionLoss(nn.Module):
     def per_element(self, logits: Tensor, target: Tensor) -> Tensor:
         if self.kind == "bce":
             return F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        if self.kind == "cb":
+            bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+            return bce - continuous_bernoulli_log_norm(logits)
         return (self.output_activation(logits) - target).square()
 
     def per_sample(self, logits: Tensor, target: Tensor) -> Tensor:
@@ -41,7 +59,9 @@ class ReconstructionLoss(nn.Module):
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         if self.kind == "bce":
             return F.binary_cross_entropy_with_logits(logits, target)
-        return F.mse_loss(self.output_activation(logits), target)
+        if self.kind == "mse":
+            return F.mse_loss(self.output_activation(logits), target)
+        return self.per_element(logits, target).mean()
 
 
 class L1Sparsity(nn.Module):
@@ -115,5 +135,6 @@ class Objective(nn.Module):
         terms["loss"] = sum(terms.values())
         return terms
 
-    def per_sample(self, logits: Tensor, target: Tensor) -> Tensor:
-        return self.reconstruction.per_sample(logits, target)
+    def per_sample(self, outputs: dict[str, Tensor], target: Tensor) -> Tensor:
+        """The reconstruction error of each sample (what ``score_samples`` negates)."""
+        return self.reconstruction.per_sample(outputs["logits"], target)

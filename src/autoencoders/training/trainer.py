@@ -7,13 +7,15 @@ epoch, not once per step.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
@@ -97,11 +99,13 @@ class Trainer:
         objective: nn.Module,
         *,
         corruption: Corruption | None = None,
+        resample: Callable[[Tensor, torch.Generator], Tensor] | None = None,
         seed: int = 0,
     ) -> None:
         self.config = config
         self.objective = objective
         self.corruption = corruption
+        self.resample = resample
         self.seed = seed
 
     def fit(
@@ -121,10 +125,16 @@ class Trainer:
             "noise": torch.Generator(device=device).manual_seed(self.seed + 2),
         }
         optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.learning_rate)
-        if validation is not None and self.corruption is not None:
-            # One fixed corruption of the validation inputs keeps val_loss comparable.
+        if validation is not None and (self.corruption or self.resample) is not None:
+            # One fixed draw for the validation data keeps val_loss comparable.
             val_rng = torch.Generator(device=device).manual_seed(self.seed + 3)
-            validation = (self.corruption(validation[0], val_rng), validation[1])
+            val_x, val_target = validation
+            if self.resample is not None:
+                val_x = self.resample(val_x, val_rng)
+                val_target = val_x if validation[1] is validation[0] else val_target
+            if self.corruption is not None:
+                val_x = self.corruption(val_x, val_rng)
+            validation = (val_x, val_target)
 
         state = TrainState()
         if checkpoint is not None and checkpoint.exists():
@@ -140,14 +150,16 @@ class Trainer:
                     break
                 progress.start_epoch(epoch)
                 started = time.perf_counter()
-                loss = self._train_epoch(model, optimizer, x, target, rngs, epoch, progress)
+                with seeded_global_rng(self.seed, epoch, device):
+                    loss = self._train_epoch(model, optimizer, x, target, rngs, epoch, progress)
                 if not math.isfinite(loss):
                     state.stop_reason = self._diverged(model, last_good, epoch, loss)
                 else:
                     last_good = copy.deepcopy(model.state_dict())
                     row = {"epoch": epoch, "loss": loss}
                     if validation is not None:
-                        row["val_loss"] = self.evaluate(model, *validation)
+                        with seeded_global_rng(self.seed, 0, device):
+                            row["val_loss"] = self.evaluate(model, *validation)
                     row["seconds"] = time.perf_counter() - started
                     state.history.append(row)
                     state.epoch = epoch
@@ -191,6 +203,9 @@ class Trainer:
                 idx = order[start : start + batch]
                 xb = x[idx]
                 tb = xb if target is x else target[idx]
+            if self.resample is not None:
+                xb = self.resample(xb, rngs["noise"])
+                tb = xb if target is x else tb
             inputs = self.corruption(xb, rngs["noise"]) if self.corruption is not None else xb
             loss = self.objective(model(inputs), tb, inputs)["loss"]
             factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
@@ -224,6 +239,20 @@ class Trainer:
             xb, tb = x[start : start + batch], target[start : start + batch]
             total += self.objective(model(xb), tb, xb)["loss"].detach() * len(xb)
         return (total / len(x)).item()
+
+
+@contextlib.contextmanager
+def seeded_global_rng(seed: int, epoch: int, device: torch.device) -> Iterator[None]:
+    """Seed PyTorch's global generator for one epoch, and restore it afterwards.
+
+    Randomness drawn inside a model or an objective (a VAE's reparameterised samples)
+    then depends only on the seed and the epoch: a fit is reproducible, a resumed fit
+    draws what the uninterrupted one drew, and the caller's own generator is untouched.
+    """
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
+        yield
 
 
 class Progress:

@@ -1,0 +1,114 @@
+"""Walking the latent space: interpolations, traversals, attribute vectors, the 2-D manifold.
+
+Every function works on a fitted :class:`~autoencoders.estimator.AutoEncoder` through
+its public encoder (``transform``) and decoder (``inverse_transform``), so the same
+tools apply to any model; variational models make the walks meaningful, since their
+prior says where codes live. Drawing from the prior is :meth:`AutoEncoder.sample`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from autoencoders.errors import DataError, ParameterError
+from autoencoders.estimator import AutoEncoder
+
+INTERPOLATIONS = ("linear", "slerp")
+
+
+def interpolate(
+    estimator: AutoEncoder, a, b, *, steps: int = 10, method: str = "linear"
+) -> np.ndarray:
+    """Decode ``steps`` codes on the path from the code of ``a`` to the code of ``b``.
+
+    ``slerp`` follows the great circle between the two codes (White, 2016, "Sampling
+    generative networks"), which keeps the codes at the norm typical of a Gaussian
+    prior, where a straight line passes through its unlikely centre.
+    """
+    if method not in INTERPOLATIONS:
+        raise ParameterError(f"unknown interpolation {method!r}; use one of {INTERPOLATIONS}")
+    if steps < 2:
+        raise ParameterError(f"steps must be at least 2, got {steps}")
+    codes = estimator.transform(np.stack([np.asarray(a), np.asarray(b)]))
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    start, end = codes[0], codes[1]
+    if method == "linear":
+        path = (1 - t) * start + t * end
+    else:
+        cos = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end) + 1e-12)
+        omega = np.arccos(np.clip(cos, -1.0, 1.0))
+        if omega < 1e-6:  # (anti)parallel codes: the circle is undefined, the line is fine
+            path = (1 - t) * start + t * end
+        else:
+            path = (np.sin((1 - t) * omega) * start + np.sin(t * omega) * end) / np.sin(omega)
+    return estimator.inverse_transform(path.astype(np.float32))
+
+
+def traverse(
+    estimator: AutoEncoder,
+    x,
+    *,
+    units: list[int] | None = None,
+    span: float = 3.0,
+    steps: int = 9,
+) -> np.ndarray:
+    """Vary one code unit at a time around the code of ``x``: ``(units, steps, *shape)``.
+
+    Unit j takes ``steps`` values from code_j − span to code_j + span (for a VAE, in
+    prior standard deviations), the others stay fixed: what each unit controls.
+    """
+    code = estimator.transform(np.asarray(x)[None])[0]
+    units = list(range(len(code))) if units is None else list(units)
+    bad = [u for u in units if not 0 <= u < len(code)]
+    if bad:
+        raise ParameterError(f"code unit {bad[0]} does not exist; the code has {len(code)} units")
+    offsets = np.linspace(-span, span, steps)
+    codes = np.repeat(code[None, None], len(units), 0).repeat(steps, 1)
+    for row, unit in enumerate(units):
+        codes[row, :, unit] += offsets
+    decoded = estimator.inverse_transform(codes.reshape(-1, len(code)).astype(np.float32))
+    return decoded.reshape(len(units), steps, *decoded.shape[1:])
+
+
+def attribute_vector(estimator: AutoEncoder, without, with_) -> np.ndarray:
+    """Mean code of the ``with_`` group minus mean code of the ``without`` group.
+
+    Added to any code, it moves that input toward the attribute the second group has
+    (the "non-smiling to smiling" arithmetic of Larsen et al., 2016, and White, 2016).
+    """
+    for name, group in (("without", without), ("with", with_)):
+        if len(group) == 0:
+            raise DataError(f"the {name!r} group is empty; give it at least one sample")
+    return estimator.transform(with_).mean(0) - estimator.transform(without).mean(0)
+
+
+def shift(estimator: AutoEncoder, X, vector: np.ndarray, *, strength: float = 1.0) -> np.ndarray:
+    """Decode the codes of ``X`` moved by ``strength`` × ``vector``."""
+    codes = estimator.transform(X)
+    if vector.shape != codes.shape[1:]:
+        raise DataError(f"vector has shape {vector.shape}; the codes have {codes.shape[1:]}")
+    return estimator.inverse_transform((codes + strength * vector).astype(np.float32))
+
+
+def manifold(estimator: AutoEncoder, *, n: int = 20, extent: float | None = None) -> np.ndarray:
+    """Decode an n × n grid over a 2-D latent plane: ``(n, n, *shape)``.
+
+    For a VAE the grid follows the prior's quantiles from 5% to 95% in each unit (the
+    classic figure of Kingma & Welling, 2014); for other models it spans ±``extent``
+    (required there, since nothing says where their codes live). Rows go from high to
+    low in the second unit, so the figure reads like a plot.
+    """
+    size = int(np.prod(estimator.code_shape_))
+    if size != 2:
+        raise ParameterError(f"the manifold needs a 2-D code; this model's code has {size} units")
+    if extent is None:
+        if not estimator.variational:
+            raise ParameterError("give the plane's extent for a non-variational model")
+        axis = torch.special.ndtri(torch.linspace(0.05, 0.95, n, dtype=torch.float64)).numpy()
+    else:
+        axis = np.linspace(-extent, extent, n)
+    h1, h2 = np.meshgrid(axis, axis[::-1])
+    codes = np.stack([h1.ravel(), h2.ravel()], 1).astype(np.float32)
+    decoded = estimator.inverse_transform(codes)
+    return decoded.reshape(n, n, *decoded.shape[1:])
