@@ -1,0 +1,141 @@
+"""A saved codec is a run directory like any model's: ``config.json`` + ``model.safetensors``.
+
+The coding tables are tensors of the weights file, so a codec is rebuilt from the folder
+alone, and its model id (a hash of config and weights) is checked when it is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safetensors.torch import save
+from sklearn.utils._param_validation import InvalidParameterError
+
+from autoencoders.compression.codec import ImageCodec, model_id
+from autoencoders.compression.model import CodecConfig, CodecNetwork
+from autoencoders.errors import ModelFileError
+from autoencoders.files import atomic_write_bytes
+from autoencoders.persistence import (
+    CONFIG,
+    HISTORY,
+    METRICS,
+    WEIGHTS,
+    library_versions,
+    read_history,
+    read_weights,
+    write_history,
+    write_json,
+)
+
+FORMAT_VERSION = 1
+ESTIMATOR = "ImageCodec"
+
+
+def save_codec(codec: ImageCodec, path: str | Path, *, metrics: dict | None = None) -> Path:
+    """Write a fitted codec's files into the directory ``path`` (created if needed)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(codec)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in codec.module_.state_dict().items()}
+    atomic_write_bytes(path / WEIGHTS, save(state, metadata={"format": "pt"}))
+    config = {
+        "format_version": FORMAT_VERSION,
+        "estimator": ESTIMATOR,
+        "params": codec.get_params(),
+        "model": codec.config_.to_dict(),
+        "fitted": {
+            "model_id": codec.model_id_,
+            "table_length": codec.module_.z_prior.table_counts.shape[1],
+            "random_seed": codec.random_seed_,
+            "epochs_run": len(codec.history_),
+            "stop_reason": codec.stop_reason_,
+        },
+        "versions": library_versions() | {"constriction": _constriction_version()},
+    }
+    write_json(path / CONFIG, config)
+    write_history(path / HISTORY, codec.history_)
+    if metrics is not None:
+        write_json(path / METRICS, metrics)
+    return path
+
+
+def load_codec(path: str | Path) -> ImageCodec:
+    """Rebuild a fitted :class:`ImageCodec`; refuse a folder whose weights do not match."""
+    path = Path(path)
+    where = path / CONFIG
+    config = _read_config(path)
+    try:
+        codec = ImageCodec(**config["params"])
+        codec._validate_params()
+    except (TypeError, InvalidParameterError) as error:
+        raise ModelFileError(f"{where}: invalid params ({_first_line(error)})") from None
+    try:
+        model = config["model"]
+        network_config = CodecConfig(**{**model, "image_shape": tuple(model["image_shape"])})
+        if len(network_config.image_shape) != 3 or network_config.image_shape[0] not in (1, 3):
+            raise ValueError("image_shape must be (C, H, W) with 1 or 3 channels")
+        module = CodecNetwork(network_config)
+        module.z_prior.resize_tables(int(config["fitted"]["table_length"]))
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ModelFileError(f"{where}: invalid model ({_first_line(error)})") from None
+    module.load_state_dict(read_weights(path / WEIGHTS, module.state_dict()))
+    codec.config_ = network_config
+    codec.module_ = module.eval()
+    codec.model_id_ = model_id(module)
+    if codec.model_id_ != config["fitted"].get("model_id"):
+        raise ModelFileError(
+            f"{path / WEIGHTS}: does not match the model id in {CONFIG}; "
+            "the run directory was altered or mixed with another run"
+        )
+    codec.random_seed_ = config["fitted"].get("random_seed")
+    codec.stop_reason_ = config["fitted"].get("stop_reason", "completed")
+    codec.history_ = read_history(path / HISTORY)
+    return codec
+
+
+def is_codec_run(path: str | Path) -> bool:
+    """Whether ``path`` holds a saved codec (rather than another kind of run)."""
+    try:
+        return json.loads((Path(path) / CONFIG).read_text()).get("estimator") == ESTIMATOR
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _read_config(path: Path) -> dict:
+    where = path / CONFIG
+    if not path.is_dir():
+        raise ModelFileError(f"{path}: no such codec run directory")
+    try:
+        config = json.loads(where.read_text())
+    except FileNotFoundError:
+        raise ModelFileError(f"{where}: missing; is {path} a codec run?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{where}: unreadable JSON ({error})") from None
+    if not isinstance(config, dict) or config.get("estimator") != ESTIMATOR:
+        raise ModelFileError(f"{where}: not a codec run; train one with `autoencoders train-codec`")
+    version = config.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{where}: format version {version!r} is not one this library reads "
+            f"(≤ {FORMAT_VERSION}); upgrade autoencoders"
+        )
+    for key in ("params", "model", "fitted"):
+        if not isinstance(config.get(key), dict):
+            raise ModelFileError(f"{where}: missing or invalid section {key!r}")
+    return config
+
+
+def _constriction_version() -> str:
+    from importlib.metadata import version
+
+    return version("constriction")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+__all__ = ["METRICS", "is_codec_run", "load_codec", "save_codec"]
