@@ -3,6 +3,7 @@
 from autoencoders.cli import (
     commands,  # noqa: F401  (registers the commands)
     compression,  # noqa: F401  (train-codec, compress, decompress)
+    detect,  # noqa: F401  (anomaly scores)
     ecosystem,  # noqa: F401  (export, serve, explorer)
     generate,  # noqa: F401  (sample, interpolate, traverse, arithmetic, manifold)
 )
