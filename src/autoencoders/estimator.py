@@ -40,10 +40,13 @@ from autoencoders.training.variational import ELBO, importance_sampled_log_likel
 
 DENSE_MODELS = ("dense", "deep", "sparse", "contractive", "linear", "vae")
 VARIATIONAL_MODELS = ("vae", "conv-vae")
-MODELS = (*DENSE_MODELS, "conv", "conv-vae")
+RECURRENT_MODELS = ("lstm", "gru")
+MODELS = (*DENSE_MODELS, "conv", "conv-vae", *RECURRENT_MODELS)
 LOSSES = ("bce", "cb", "mse", "gaussian")
-DEFAULT_HIDDEN = {"deep": (128, 64), "vae": (512, 256)}
-DEFAULT_LATENT = dict.fromkeys((*DENSE_MODELS, "conv-vae"), 32)
+DEFAULT_HIDDEN = {"deep": (128, 64), "vae": (512, 256), "lstm": (64,), "gru": (64,)}
+DEFAULT_LATENT = dict.fromkeys((*DENSE_MODELS, "conv-vae"), 32) | dict.fromkeys(
+    RECURRENT_MODELS, 16
+)
 DEFAULT_SPARSITY = {"sparse": "l1"}
 DEFAULT_SPARSITY_WEIGHT = {"l1": 1e-4, "kl": 0.1}  # l1: Keras's classic l1(10e-5)
 DEFAULT_CONTRACTIVE = {"contractive": 1e-4}
@@ -77,7 +80,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         (trained with MSE it spans the PCA subspace). ``vae`` (hidden (512, 256) by
         default) and ``conv-vae`` are variational: a Gaussian encoder, a standard normal
         prior, trained on the ELBO; their code is the posterior mean, and they can
-        :meth:`sample` and estimate :meth:`log_likelihood`.
+        :meth:`sample` and estimate :meth:`log_likelihood`. ``lstm`` and ``gru`` are
+        sequence-to-sequence autoencoders for series: ``X`` is ``(n, T, d)`` (or
+        ``(n, T)`` for one feature, read as ``(n, T, 1)``), ``hidden`` the recurrent
+        layers' sizes (64,) and the code (16 by default) is linear; :meth:`score_steps`
+        gives the error of every time step.
     latent_dim : int or None
         Size of the code. None means 32 for dense and variational models and, for
         ``conv``, the spatial feature map of the classic model (no dense bottleneck).
@@ -253,9 +260,9 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         :class:`~autoencoders.training.tensorboard.TensorBoardLogger`.
         """
         self._validate_params()
-        X = _check_samples(X, "X")
+        X = self._samples(X, "X")
         paired = y is not None and np.ndim(y) >= 2
-        target = _check_samples(y, "y") if paired else X
+        target = self._samples(y, "y") if paired else X
         if len(target) != len(X):
             raise DataError(f"X has {len(X)} samples but y has {len(target)}; they must match")
         seed = _resolve_seed(self.random_state)
@@ -378,8 +385,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         method = self.scaling
         if method == "auto":
             in_unit_range = X.dtype == np.uint8 or (X.min() >= 0 and X.max() <= 1)
-            method = "minmax" if X.ndim >= 3 or in_unit_range else "standard"
-        return fit_scaler(X, method, kind="image" if X.ndim >= 3 else "table")
+            method = "minmax" if self._images(X) or in_unit_range else "standard"
+        return fit_scaler(X, method, kind="image" if self._images(X) else "table")
+
+    def _images(self, X: np.ndarray) -> bool:
+        return X.ndim >= 3 and self.model not in RECURRENT_MODELS
 
     def _objective(self) -> Objective | ELBO:
         if self.variational:
@@ -423,11 +433,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             )
         else:
             X_val, y_val = validation_data, None
-        x_val = self._to_tensor(self.input_scaler_, _check_samples(X_val, "validation X"))
+        x_val = self._to_tensor(self.input_scaler_, self._samples(X_val, "validation X"))
         if y_val is None or np.ndim(y_val) < 2:
             t_val = x_val
         else:
-            t_val = self._to_tensor(self.target_scaler_, _check_samples(y_val, "validation y"))
+            t_val = self._to_tensor(self.target_scaler_, self._samples(y_val, "validation y"))
         return x_val.to(self.device_), t_val.to(self.device_)
 
     def _set_shape_attributes(self) -> None:
@@ -484,6 +494,22 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         with seeded_global_rng(self.random_seed_, 0, self.device_):
             return -self._run(error, x).astype(np.float64)
 
+    def score_steps(self, X) -> np.ndarray:
+        """Negative reconstruction error of every time step of every sequence, (n, T),
+        averaged over the features: where in a series the model stops recognising it."""
+        if self.model not in RECURRENT_MODELS:
+            raise ParameterError(
+                f"score_steps needs a sequence model (lstm, gru), not {self.model!r}"
+            )
+        x = self._input(X)
+        objective = self._objective()
+
+        def error(xb: torch.Tensor) -> torch.Tensor:
+            logits = self.module_(xb)["logits"]
+            return objective.reconstruction.per_element(logits, xb).mean(-1)
+
+        return -self._run(error, x).astype(np.float64)
+
     def score(self, X, y=None) -> float:
         """Mean of :meth:`score_samples`."""
         return float(self.score_samples(X).mean())
@@ -498,7 +524,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         target = (
             x
             if y is None or np.ndim(y) < 2
-            else self._to_tensor(self.target_scaler_, _check_samples(y, "y"))
+            else self._to_tensor(self.target_scaler_, self._samples(y, "y"))
         )
         bounded = self._bounded_output()
         metrics = {}
@@ -568,14 +594,29 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ helpers
     def _input(self, X) -> torch.Tensor:
         check_is_fitted(self)
-        return self._to_tensor(self.input_scaler_, _check_samples(X, "X"), self.input_shape_)
+        return self._to_tensor(self.input_scaler_, self._samples(X, "X"), self.input_shape_)
 
-    @staticmethod
-    def _to_tensor(scaler: Scaler, X: np.ndarray, expected: tuple | None = None) -> torch.Tensor:
+    def _samples(self, X, name: str) -> np.ndarray:
+        """Checked samples; for a sequence model, (n, T) series become (n, T, 1)."""
+        X = _check_samples(X, name)
+        if self.model in RECURRENT_MODELS:
+            if X.ndim == 4 and X.shape[1] == 1:  # a 3-D array read as one-channel images
+                X = X[:, 0]
+            if X.ndim == 4:
+                raise DataError(
+                    f"{name} must be sequences (n, T, d) or (n, T) for model={self.model!r}, "
+                    f"got shape {X.shape}"
+                )
+            X = X[:, :, None] if X.ndim == 2 else X
+        return X
+
+    def _to_tensor(
+        self, scaler: Scaler, X: np.ndarray, expected: tuple | None = None
+    ) -> torch.Tensor:
         scaled = np.ascontiguousarray(scaler.transform(X), dtype=np.float32)
         if not scaled.flags.writeable:  # a memory-mapped file the scaler passed through
             scaled = scaled.copy()
-        if scaled.ndim == 3:  # (n, H, W) grayscale images
+        if self._images(scaled) and scaled.ndim == 3:  # (n, H, W) grayscale images
             scaled = scaled[:, None]
         if expected is not None and scaled.shape[1:] != tuple(expected):
             raise DataError(

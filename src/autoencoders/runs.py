@@ -21,6 +21,7 @@ from autoencoders.report import (
     denoising_grid,
     loss_curves,
     reconstruction_grid,
+    sequence_reconstructions,
 )
 from autoencoders.report import write_report as write_html_report
 
@@ -113,7 +114,14 @@ def run_section(
     clean = target.X[:GRID_SIZE] if target is not None else shown
     figures = []
     outputs = _display(estimator.target_scaler_, estimator.predict(shown))
-    if target is None:
+    if data.kind == "sequence" or len(estimator.input_shape_) == 2:
+        sequence_reconstructions(
+            estimator.input_scaler_.transform(estimator._samples(shown, "X")),
+            estimator.target_scaler_.transform(estimator.predict(shown)),
+            folder / "reconstructions.png",
+        )
+        caption = "Sequences (solid) and their reconstructions (dashed); shaded: error per step."
+    elif target is None:
         reconstruction_grid(
             _display(estimator.input_scaler_, shown),
             outputs,

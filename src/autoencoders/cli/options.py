@@ -6,7 +6,7 @@ import functools
 
 import click
 
-from autoencoders.data import Dataset, load_dataset
+from autoencoders.data import Dataset, load_dataset, windowed
 
 
 def int_list(ctx, param, value: str | None) -> tuple[int, ...] | None:
@@ -52,16 +52,39 @@ def data_options(command):
         help="Resize a folder's images to SIZE or HxW (default: their common size).",
     )
     @click.option("--limit", type=click.IntRange(1), help="Use only the first N samples.")
+    @click.option(
+        "--window",
+        callback=window,
+        metavar="LENGTH[:STRIDE]",
+        help="Read DATA as one long series (rows are time steps) and cut it into windows "
+        "of LENGTH steps every STRIDE (default 1), for the lstm and gru models.",
+    )
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        # Kept out of the command's arguments: read_data finds it in the click context.
+        click.get_current_context().meta["autoencoders.window"] = kwargs.pop("window")
         return command(*args, **kwargs)
 
     return wrapper
 
 
+def window(ctx, param, value: str | None) -> tuple[int, int] | None:
+    """``"64"`` → (64, 1); ``"64:8"`` → (64, 8)."""
+    if value is None:
+        return None
+    length, _, stride = value.partition(":")
+    try:
+        parsed = int(length), int(stride or 1)
+    except ValueError:
+        parsed = (0, 0)
+    if parsed[0] < 2 or parsed[1] < 1:
+        raise click.BadParameter(f"{value!r}: use LENGTH or LENGTH:STRIDE, e.g. 64 or 64:8")
+    return parsed
+
+
 def read_data(spec: str, split: str, options: dict) -> Dataset:
     """Load DATA with the shared options popped from a command's keyword arguments."""
-    return load_dataset(
+    dataset = load_dataset(
         spec,
         split,
         data_dir=options.pop("data_dir", None),
@@ -69,3 +92,6 @@ def read_data(spec: str, split: str, options: dict) -> Dataset:
         image_size=options.pop("image_size", None),
         limit=options.pop("limit", None),
     )
+    context = click.get_current_context(silent=True)
+    windows = context.meta.get("autoencoders.window") if context is not None else None
+    return dataset if windows is None else windowed(dataset, *windows)

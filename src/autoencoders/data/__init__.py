@@ -8,6 +8,7 @@
 
 from autoencoders.data.datasets import BUILTIN_DATASETS, Dataset, load_dataset
 from autoencoders.data.scaling import Scaler, fit_scaler, scaler_from_dict
+from autoencoders.data.sequences import sliding_windows, windowed
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -16,4 +17,6 @@ __all__ = [
     "fit_scaler",
     "load_dataset",
     "scaler_from_dict",
+    "sliding_windows",
+    "windowed",
 ]

@@ -25,21 +25,24 @@ _FASHION_NAMES = (
 )  # fmt: skip
 
 
+DIMENSIONS = {"image": 4, "table": 2, "sequence": 3}
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Samples with optional labels, and whether they are images or table rows."""
 
-    X: np.ndarray  # images (n, C, H, W) channels-first, or tables (n, d); dtype kept
+    X: np.ndarray  # images (n, C, H, W) channels-first, tables (n, d), sequences (n, T, d)
     y: np.ndarray | None  # integer labels (n,) or None
     name: str  # a built-in name or the file path
-    kind: str  # "image" or "table"
+    kind: str  # "image", "table" or "sequence"
     class_names: tuple[str, ...] | None = None
 
     def __post_init__(self):
-        if self.kind not in ("image", "table"):
-            raise ValueError(f"kind must be 'image' or 'table', got {self.kind!r}")
-        if self.X.ndim != (4 if self.kind == "image" else 2):
-            raise ValueError(f"{self.kind} data must be {4 if self.kind == 'image' else 2}-D")
+        if self.kind not in DIMENSIONS:
+            raise ValueError(f"kind must be one of {', '.join(DIMENSIONS)}, got {self.kind!r}")
+        if self.X.ndim != DIMENSIONS[self.kind]:
+            raise ValueError(f"{self.kind} data must be {DIMENSIONS[self.kind]}-D")
         if self.y is not None and self.y.shape != (len(self.X),):
             raise ValueError(f"y has shape {self.y.shape}, expected ({len(self.X)},)")
 

@@ -8,6 +8,7 @@ from autoencoders.report.figures import (
     loss_curves,
     reconstruction_grid,
     reconstruction_scatter,
+    sequence_reconstructions,
 )
 from autoencoders.report.html import Section, write_report
 
@@ -20,5 +21,6 @@ __all__ = [
     "loss_curves",
     "reconstruction_grid",
     "reconstruction_scatter",
+    "sequence_reconstructions",
     "write_report",
 ]

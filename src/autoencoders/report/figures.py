@@ -113,6 +113,54 @@ def image_grid(
     return _save(figure, path, title)
 
 
+def sequence_reconstructions(
+    originals: np.ndarray,
+    reconstructions: np.ndarray,
+    path: str | Path,
+    *,
+    n: int = 6,
+    title: str | None = None,
+) -> Path:
+    """Series ``(n, T, d)`` drawn as lines, each over its reconstruction, with the
+    squared error per time step shaded below: where a model fails on a sequence."""
+    originals, reconstructions = np.asarray(originals), np.asarray(reconstructions)
+    if originals.ndim != 3 or originals.shape != reconstructions.shape:
+        raise DataError(
+            f"sequences must be two (n, T, d) arrays of one shape, got {originals.shape} "
+            f"and {reconstructions.shape}"
+        )
+    count = min(n, len(originals))
+    figure = Figure(figsize=(10, 1.7 * count), layout="constrained")
+    axes = figure.subplots(count, 1, squeeze=False, sharex=True)[:, 0]
+    steps = np.arange(originals.shape[1])
+    for i, ax in enumerate(axes):
+        for feature in range(originals.shape[2]):
+            label = feature == 0 and i == 0
+            ax.plot(
+                steps,
+                originals[i, :, feature],
+                color="black",
+                lw=1.2,
+                label="original" if label else None,
+            )
+            ax.plot(
+                steps,
+                reconstructions[i, :, feature],
+                color="tab:orange",
+                lw=1.2,
+                ls="--",
+                label="reconstruction" if label else None,
+            )
+        error = np.square(originals[i] - reconstructions[i]).mean(1)
+        twin = ax.twinx()
+        twin.fill_between(steps, error, color="tab:red", alpha=0.25, lw=0)
+        twin.set_yticks([])
+        ax.set_ylabel(f"#{i}")
+    axes[0].legend(loc="upper right", fontsize=LABEL_FONT_SIZE - 2, ncols=2)
+    axes[-1].set_xlabel("time step (shaded: squared error)")
+    return _save(figure, path, title)
+
+
 def loss_curves(
     history: Mapping[str, Sequence[float]], path: str | Path, *, title: str | None = None
 ) -> Path:
