@@ -39,12 +39,14 @@ class RecirculationTrainer:
         objective: nn.Module,
         *,
         corruption: object | None = None,
+        resample: object | None = None,
         seed: int = 0,
         regression: float = REGRESSION,
     ) -> None:
-        if corruption is not None:
+        if corruption is not None or resample is not None:
             raise ParameterError(
-                "trainer='recirculation' learns to reconstruct clean inputs; drop the noise"
+                "trainer='recirculation' learns to reconstruct the inputs as given; "
+                "drop the noise and binarize"
             )
         self.config = config
         self.objective = objective
