@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from autoencoders.errors import DataError
 from autoencoders.report.figures import LABEL_FONT_SIZE, _image_axes, _save, _show_image
@@ -27,18 +28,23 @@ def anomaly_grid(
     path: str | Path,
     *,
     n: int = 8,
+    indices: np.ndarray | None = None,
+    error_label: str = "squared error",
     title: str | None = None,
 ) -> Path:
     """The ``n`` most and ``n`` least anomalous samples: input, reconstruction and error map
-    (images), or each feature's error (tables), each captioned with its anomaly score."""
+    (images), or each feature's error (tables, rows named by ``indices``), each captioned
+    with its anomaly score."""
     inputs, errors, scores = np.asarray(inputs), np.asarray(errors), np.asarray(scores)
     if len(inputs) != len(scores) or errors.shape != reconstructions.shape:
         raise DataError("inputs, reconstructions, error maps and scores must match in length")
+    indices = np.arange(len(scores)) if indices is None else np.asarray(indices)
     order = np.argsort(-scores, kind="stable")
     count = min(n, max(1, len(scores) // 2))
     groups = {"most anomalous": order[:count], "least anomalous": order[::-1][:count]}
     if inputs.ndim == 2:
-        return _table_errors(errors, scores, groups, path, title)
+        names = [f"#{indices[i]}  {scores[i]:.3g}" for i in range(len(scores))]
+        return _table_errors(errors, names, groups, path, error_label, title)
     if inputs.ndim != 4 or inputs.shape[1] not in (1, 3):
         raise DataError(f"images must be (n, C, H, W) with C = 1 or 3, got {inputs.shape}")
     maps = errors.mean(axis=1)  # (n, H, W): one map per image, channels averaged
@@ -60,7 +66,7 @@ def anomaly_grid(
     return _save(figure, path, title)
 
 
-def _table_errors(errors, scores, groups, path, title) -> Path:
+def _table_errors(errors, names, groups, path, error_label, title) -> Path:
     """Per-feature errors of the chosen rows, one heatmap per group on one colour scale."""
     shown = np.concatenate([errors[chosen] for chosen in groups.values()])
     vmax = float(np.percentile(shown, 99.5)) or 1.0
@@ -75,9 +81,10 @@ def _table_errors(errors, scores, groups, path, title) -> Path:
             interpolation="nearest",
         )  # fmt: skip
         ax.set_title(label, loc="left", fontsize=LABEL_FONT_SIZE)
-        ax.set_yticks(range(len(chosen)), [f"#{i}  {scores[i]:.3g}" for i in chosen])
+        ax.set_yticks(range(len(chosen)), [names[i] for i in chosen])
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1].set_xlabel("feature")
-    figure.colorbar(image, ax=list(axes), label="squared error")
+    figure.colorbar(image, ax=list(axes), label=error_label)
     return _save(figure, path, title)
 
 
@@ -126,4 +133,17 @@ def detection_figure(
     reconstructions = model.target_scaler_.transform(model.predict(shown))  # (n, C, H, W)
     inputs = model.input_scaler_.transform(shown).reshape(reconstructions.shape)
     errors = detector.error_map(shown)
-    return anomaly_grid(inputs, reconstructions, errors, scores[chosen], path, n=count, title=title)
+    label = "squared error"
+    if detector.score_ == "normalized":  # show each feature's share of the score
+        errors, label = errors / detector.error_scale_, "squared error / its training mean"
+    return anomaly_grid(
+        inputs,
+        reconstructions,
+        errors,
+        scores[chosen],
+        path,
+        n=count,
+        indices=chosen,
+        error_label=label,
+        title=title,
+    )
