@@ -106,12 +106,13 @@ def test_floats_in_unit_range_are_8_bit_images(codec, images):
 def test_header_magic_version_model_id_and_checksum(codec, images):
     data = codec.encode_bytes(images[:1])
     assert data[:2] == bitstream.MAGIC
-    assert data[2] == bitstream.FORMAT_VERSION
+    assert data[2] == bitstream.FORMAT_VERSION  # one image: no count
     assert data[3:7] == bytes.fromhex(codec.model_id_)[:4]
-    assert data[7] == 1  # the image count
     assert int.from_bytes(data[-4:], "big") == zlib.crc32(data[:-4])
     archive = codec.encode_bytes(images[:300])
-    assert archive[7:9] == bytes([300 & 0x7F | 0x80, 300 >> 7])
+    assert archive[2] == bitstream.FORMAT_VERSION | bitstream.ARCHIVE
+    assert archive[7:9] == bytes([300 & 0x7F | 0x80, 300 >> 7])  # the count, LEB128
+    assert len(codec.decode_bytes(archive)) == 300
 
 
 def test_every_damaged_byte_is_refused(codec, images):

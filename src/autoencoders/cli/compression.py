@@ -38,7 +38,7 @@ Examples:
 @click.option(
     "--filters",
     type=click.IntRange(1, 1024),
-    default=32,
+    default=48,
     show_default=True,
     help="Channels of the first layer, doubled at each further level.",
 )

@@ -2,11 +2,12 @@
 
 A file holds one image or an archive of many, all coded with one model::
 
-    magic "\\xaeC" (2 bytes) | format version (1) | model id (4) | image count (LEB128)
-    | range-coded payload | CRC-32 of everything before it (4, big-endian)
+    magic "\\xaeC" (2 bytes) | format (1): version, + 0x80 for an archive | model id (4)
+    | archives only: image count (LEB128) | range-coded payload | CRC-32 (4, big-endian)
 
-Nine bytes of header plus one for the count: every file names the model that can
-decode it, and a damaged file is refused before anything is decoded.
+The CRC covers everything before it. Eleven bytes in all for one image (the size of a
+small digit's file is 60–100 bytes, so every byte counts): every file names the model
+that can decode it, and a damaged file is refused before anything is decoded.
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ FORMAT_VERSION = 1
 MODEL_ID_BYTES = 4
 _HEAD = struct.Struct(f">2sB{MODEL_ID_BYTES}s")
 _CRC = struct.Struct(">I")
+ARCHIVE = 0x80
 MAX_IMAGES = 2**32
 
 
 def pack(model_id: bytes, count: int, payload: bytes) -> bytes:
     """Header, payload and checksum as one file's bytes."""
-    body = _HEAD.pack(MAGIC, FORMAT_VERSION, model_id[:MODEL_ID_BYTES]) + _leb128(count) + payload
+    archive = count != 1
+    head = _HEAD.pack(
+        MAGIC, FORMAT_VERSION | (ARCHIVE if archive else 0), model_id[:MODEL_ID_BYTES]
+    )
+    body = head + (_leb128(count) if archive else b"") + payload
     return body + _CRC.pack(zlib.crc32(body))
 
 
@@ -43,9 +49,10 @@ def unpack(data: bytes, model_id: bytes, *, name: str = "data") -> tuple[int, by
     Raises :class:`DataError` naming the problem: not a compressed file, a newer format,
     a damaged file (checksum), or a file made with another model.
     """
-    if len(data) < _HEAD.size + 1 + _CRC.size or data[:2] != MAGIC:
+    if len(data) < _HEAD.size + _CRC.size or data[:2] != MAGIC:
         raise DataError(f"{name}: not a file made by `autoencoders compress` (bad magic number)")
-    _, version, file_model = _HEAD.unpack_from(data)
+    _, form, file_model = _HEAD.unpack_from(data)
+    version = form & ~ARCHIVE
     if version != FORMAT_VERSION:
         raise DataError(
             f"{name}: compressed with format version {version}; this library reads "
@@ -60,6 +67,8 @@ def unpack(data: bytes, model_id: bytes, *, name: str = "data") -> tuple[int, by
             f"{name}: compressed with model {file_model.hex()}, but this codec is model "
             f"{model_id[:MODEL_ID_BYTES].hex()}; decompress it with the run that made it"
         )
+    if not form & ARCHIVE:
+        return 1, body[_HEAD.size :]
     count, start = _read_leb128(body, _HEAD.size, name)
     return count, body[start:]
 

@@ -92,7 +92,7 @@ class ImageCodec(BaseEstimator):
         self,
         lmbda: float = 0.01,
         *,
-        filters: int = 32,
+        filters: int = 48,
         global_dim: int = 128,
         latent_channels: int = 8,
         levels: int = 2,
