@@ -23,19 +23,25 @@ from tests.conftest import curved_table
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def small_run(out, data="digits"):
+def small_run(out, model="dense"):
     """A quick model with a 2-D code, saved as `autoencoders train` saves it."""
-    train = load_dataset(data, "train", limit=400)
-    test = load_dataset(data, "test", limit=200)
-    model = AutoEncoder(
-        "dense", latent_dim=2, activation="tanh", epochs=30, batch_size=64, random_state=0
+    train = load_dataset("digits", "train", limit=400)
+    test = load_dataset("digits", "test", limit=200)
+    settings = {"activation": "tanh"} if model == "dense" else {"hidden": (32,)}
+    estimator = AutoEncoder(
+        model, latent_dim=2, epochs=30, batch_size=64, random_state=0, **settings
     )
-    return train_run(model, train, out, test=test).path
+    return train_run(estimator, train, out, test=test).path
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     return small_run(tmp_path_factory.mktemp("serve") / "run")
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    return small_run(tmp_path_factory.mktemp("serve") / "vae", model="vae")
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +131,12 @@ def raw(body: bytes, content_type: str = "application/json") -> dict:
         ("/encode", 422, "different shapes", {"json": {"inputs": [[0] * 64, [0] * 63]}}),
         ("/encode", 422, "inputs[0][1]: Input should be a valid", {"json": {"inputs": [[0, "a"]]}}),
         ("/encode", 422, "finite number", raw(b'{"inputs": [[NaN]]}')),
-        ("/encode", 422, "finite 32-bit", {"json": {"inputs": [[1e39] * 64]}}),
+        ("/encode", 422, "between -1e+09 and 1e+09", {"json": {"inputs": [[1e39] * 64]}}),
+        ("/decode", 422, "between -1e+09 and 1e+09", {"json": {"codes": [[0, 1e9 + 1]]}}),
         ("/encode", 422, "at least 1", {"json": {"inputs": []}}),
         ("/encode", 422, "Invalid JSON", raw(b"{")),
         ("/encode", 422, "Extra inputs", {"json": {"inputs": [[0] * 64], "x": 1}}),
-        ("/encode", 413, "at most 16", {"json": {"inputs": [[0] * 64] * 17}}),
+        ("/encode", 422, "at most 16", {"json": {"inputs": [[0] * 64] * 17}}),
         ("/encode", 413, "over 200000 bytes", raw(b" " * 200_001)),
         ("/encode", 415, "content type 'text/plain'", raw(b"1", "text/plain")),
         ("/encode", 422, "not a readable PNG", raw(b"\x89PNG\r\n", PNG)),
@@ -158,6 +165,18 @@ def test_a_decompression_bomb_is_refused(run):
         **raw(buffer.getvalue(), PNG))  # fmt: skip
 
 
+def test_a_variational_model_samples(vae_run):
+    client = TestClient(build_app(vae_run))
+    assert client.get("/health").json()["variational"] is True
+    drawn = client.post("/sample", json={"n": 3, "seed": 7}).json()["outputs"]
+    np.testing.assert_allclose(
+        drawn, AutoEncoder.load(vae_run).sample(3, random_state=7), atol=1e-6
+    )
+    strip = client.post("/sample?format=png", json={"n": 4})
+    assert Image.open(io.BytesIO(strip.content)).size == (4 * 8, 8)
+    bad(client, "/sample", 422, "at most 256", json={"n": 257})
+
+
 def test_an_explicit_threshold_wins(run):
     health = TestClient(build_app(run, threshold=2.0)).get("/health").json()
     assert health["threshold"] == 2.0 and health["threshold_source"] == "given with --threshold"
@@ -176,6 +195,10 @@ def test_a_saved_anomaly_detector_scores_and_flags(digits, tmp_path):
     answer = client.post("/score", json={"inputs": test.X[:20].tolist()}).json()
     np.testing.assert_allclose(answer["scores"], -detector.score_samples(test.X[:20]), rtol=1e-6)
     assert answer["anomalous"] == (detector.predict(test.X[:20]) == -1).tolist()
+
+
+def test_sample_is_documented_only_for_variational_models(client):
+    assert "/sample" not in client.get("/openapi.json").json()["paths"]
 
 
 def test_the_explorer_page_is_served_live(client):
@@ -217,9 +240,9 @@ def test_explorer_command_writes_a_static_page(run, capsys):
 
 # ------------------------------------------------------------------ schemathesis
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_no_request_generated_from_the_schema_gets_a_5xx(run, mode):
+def test_no_request_generated_from_the_schema_gets_a_5xx(vae_run, mode):
     """Schemathesis: valid and invalid requests by the OpenAPI schema, none answered 5xx."""
-    app = build_app(run, limits=Limits(max_batch=16, max_request_bytes=200_000))
+    app = build_app(vae_run, limits=Limits(max_batch=16, max_request_bytes=200_000))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 6  # health, encode, decode, reconstruct, score, sample

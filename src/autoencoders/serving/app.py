@@ -4,7 +4,8 @@ Each model endpoint takes its samples as JSON (``{"inputs": [...]}``), as one ra
 (``Content-Type: image/png``) or as PNG uploads (``multipart/form-data``, field
 ``images``), and answers JSON, or a PNG with ``?format=png``. A client's mistake is a
 4xx with ``{"detail": "<one line>"}``: 400 a malformed upload or a model that cannot
-do this, 413 too large, 415 an unknown content type, 422 invalid values or shapes.
+do this, 413 a body over the size limit, 415 an unknown content type, 422 invalid
+values or shapes, or more samples than the batch limit.
 """
 
 from __future__ import annotations
@@ -33,16 +34,20 @@ from autoencoders.serving.schemas import (
     SampleRequest,
     ScoreResponse,
 )
-from autoencoders.serving.service import BatchTooLargeError, ModelService, NotVariationalError
+from autoencoders.serving.service import (
+    MAX_ABS,
+    ModelService,
+    NotVariationalError,
+)
 
 JSON, PNG, MULTIPART = "application/json", "image/png", "multipart/form-data"
 ERRORS = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in (
         (400, "A malformed upload, or something this model cannot do."),
-        (413, "The body or the batch is larger than the server takes."),
+        (413, "The body is larger than the server takes."),
         (415, "A content type other than those documented."),
-        (422, "Invalid values or shapes."),
+        (422, "Invalid values or shapes, or more samples than the server takes at once."),
     )
 }
 PNG_CONTENT = {PNG: {"schema": {"type": "string", "format": "binary"}}}
@@ -116,7 +121,8 @@ def create_app(service: ModelService, *, explorer_html: str) -> FastAPI:
         response_model=OutputsResponse,
         responses=ERRORS | {200: {"content": PNG_CONTENT}},
         openapi_extra=bodies["sample"],
-        summary="Draw new samples from a variational model's prior (400 for other models).",
+        summary="Draw new samples from a variational model's prior.",
+        include_in_schema=service.variational,  # other models answer 400
     )
     async def sample(request: Request, format: OutputFormat = "json") -> Response:
         body = _parse(SampleRequest, await _json(request))
@@ -226,7 +232,7 @@ def _schema(model: type[BaseModel], field: str, **constraints) -> dict:
 
 def _nested(shape: tuple[int, ...]) -> dict:
     """Nested arrays of exactly ``shape`` numbers."""
-    schema: dict = {"type": "number"}
+    schema: dict = {"type": "number", "minimum": -MAX_ABS, "maximum": MAX_ABS}
     for size in reversed(shape):
         schema = {"type": "array", "items": schema, "minItems": size, "maxItems": size}
     return schema
@@ -236,12 +242,7 @@ def _nested(shape: tuple[int, ...]) -> dict:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AutoencodersError)
     async def user_error(request: Request, error: AutoencodersError) -> JSONResponse:
-        if isinstance(error, BatchTooLargeError):
-            status = 413
-        elif isinstance(error, NotVariationalError):
-            status = 400
-        else:
-            status = 422
+        status = 400 if isinstance(error, NotVariationalError) else 422
         return JSONResponse({"detail": str(error)}, status_code=status)
 
     @app.exception_handler(RequestValidationError)

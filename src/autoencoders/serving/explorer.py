@@ -25,7 +25,7 @@ from sklearn.decomposition import PCA
 from autoencoders.data import Dataset
 from autoencoders.errors import DataError
 from autoencoders.files import atomic_write_bytes
-from autoencoders.serving.service import AnomalyScore, is_variational
+from autoencoders.serving.service import AnomalyScore
 
 POINTS = 1000  # samples plotted: enough to see the clusters, small enough for a light page
 GRID = 20  # decodings per side of the static page's precomputed manifold
@@ -94,7 +94,7 @@ def explorer_data(
         "model": estimator.model_config_.model,
         "data": data.name,
         "image_shape": list(shape),
-        "variational": is_variational(estimator),
+        "variational": estimator.variational,
         "points": np.round(xy, 5).tolist(),
         "labels": labels,
         "class_names": list(data.class_names) if data.class_names else None,

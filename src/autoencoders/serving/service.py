@@ -20,6 +20,8 @@ from PIL import Image, UnidentifiedImageError
 
 from autoencoders.errors import DataError
 
+# Far beyond any data a model is trained on, and small enough that no layer overflows float32.
+MAX_ABS = 1e9
 IMAGE_FORMATS = ("PNG", "JPEG")  # the only decoders a request can reach
 THRESHOLD_QUANTILE = 0.99  # a run with no saved threshold flags the top 1% of its data
 
@@ -53,14 +55,6 @@ def calibrated(score: Callable, X: np.ndarray, source: str) -> AnomalyScore:
     return AnomalyScore(score, value, f"{quantile} of the scores of {source}")
 
 
-def is_variational(estimator) -> bool:
-    """Whether the model can draw new samples (``estimator.sample``)."""
-    from autoencoders import models
-
-    variational = getattr(models, "VariationalAutoencoder", None)
-    return variational is not None and isinstance(estimator.module_, variational)
-
-
 class ModelService:
     """A fitted estimator behind checked, bounded, thread-safe calls."""
 
@@ -71,7 +65,7 @@ class ModelService:
         self.input_shape = tuple(estimator.input_shape_)
         self.output_shape = tuple(estimator.output_shape_)
         self.code_size = math.prod(estimator.code_shape_)
-        self.variational = is_variational(estimator)
+        self.variational = estimator.variational
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ describing
@@ -181,8 +175,7 @@ class ModelService:
     def _array(self, values: list, shape: tuple[int, ...], name: str) -> np.ndarray:
         self._check_batch(len(values), name)
         try:
-            with np.errstate(over="ignore"):  # too large for float32: inf, refused below
-                array = np.asarray(values, dtype=np.float32)
+            array = np.asarray(values, dtype=np.float64)  # checked before rounding to float32
         except (ValueError, TypeError):
             raise DataError(
                 f"{name}: samples of different shapes; every sample must have shape "
@@ -194,15 +187,15 @@ class ModelService:
             raise DataError(
                 f"{name}: each sample has shape {got} but this model takes {shape} ({size} numbers)"
             )
-        if not np.isfinite(array).all():
-            raise DataError(f"{name}: values must be finite 32-bit floats (|x| < 3.4e38)")
-        return array.reshape(len(array), *shape)
+        if not (np.abs(array) <= MAX_ABS).all():  # also refuses NaN
+            raise DataError(f"{name}: values must be numbers between -{MAX_ABS:g} and {MAX_ABS:g}")
+        return array.astype(np.float32).reshape(len(array), *shape)
 
     def _check_batch(self, n: int, name: str) -> None:
         if n < 1:
             raise DataError(f"{name}: give at least one")
         if n > self.limits.max_batch:
-            raise BatchTooLargeError(
+            raise DataError(
                 f"{name}: {n} in one request; this server takes at most {self.limits.max_batch}"
             )
 
@@ -215,10 +208,6 @@ class ModelService:
                 "their values are far outside the training data's range"
             )
         return result
-
-
-class BatchTooLargeError(DataError):
-    """More samples in one request than the server takes (HTTP 413)."""
 
 
 class NotVariationalError(DataError):
