@@ -9,11 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import roc_auc_score
 
+from autoencoders import generation
+from autoencoders.applications import AnomalyDetector
+from autoencoders.applications.embedding import knn_accuracy, pca_embedding
 from autoencoders.data import load_dataset
 from autoencoders.estimator import AutoEncoder
 from autoencoders.persistence import staged_directory
-from autoencoders.report import Section, loss_curves, reconstruction_scatter, write_report
+from autoencoders.report import (
+    Section,
+    embedding_scatter,
+    image_grid,
+    image_row,
+    loss_curves,
+    reconstruction_scatter,
+    write_report,
+)
+from autoencoders.report.anomaly import detection_figure, score_histogram
 from autoencoders.runs import Run, train_run
 from autoencoders.theory import (
     curve_vs_pca,
@@ -74,8 +88,10 @@ def run_demo(
         if verbose:
             print("comparing a linear and a nonlinear autoencoder with PCA")
         sections = [run.section for run in runs] + [
+            anomaly_section(runs[0].estimator, train, test, staging, random_state),
             pca_section(staging, random_state),
             recirculation_section(train, staging, settings, random_state),
+            vae_section(train, test, staging, settings, random_state),
         ]
         write_report(
             staging / "report.html",
@@ -87,6 +103,76 @@ def run_demo(
     for run in runs:
         run.path = out / run.path.name
     return runs
+
+
+def foreign_inputs(images: np.ndarray, random_state: int = 0) -> dict[str, np.ndarray]:
+    """Inputs unlike the training images, made from ``images`` (in [0, 1]), a quarter each:
+    uniform noise, digits turned 90°, shifted by a quarter of their width, and under 10%
+    salt-and-pepper noise."""
+    rng = np.random.default_rng(random_state)
+    quarters = np.array_split(images, 4)
+    salted = quarters[3].copy()
+    hit = rng.random(salted.shape) < 0.1
+    salted[hit] = rng.integers(0, 2, hit.sum())
+    return {
+        "uniform noise": rng.random(quarters[0].shape).astype(images.dtype),
+        "turned 90°": np.rot90(quarters[1], axes=(-2, -1)).copy(),
+        "shifted": np.roll(quarters[2], max(1, images.shape[-1] // 4), axis=-1),
+        "salt and pepper": salted,
+    }
+
+
+def anomaly_section(estimator, train, test, folder: Path, random_state: int = 0) -> Section:
+    """The conv model as an anomaly detector: threshold from the training images, then the
+    held-out digits mixed with foreign inputs. No training: the model above is reused."""
+    detector = AnomalyDetector(FrozenEstimator(estimator), contamination=0.05).fit(train.X)
+    scale = estimator.input_scaler_
+    clean = scale.transform(test.X)  # [0, 1]
+    count = max(4, len(clean) // 10)
+    foreign = foreign_inputs(clean[:count], random_state)
+    mixed = scale.inverse_transform(np.concatenate([clean, *foreign.values()]))
+    scores = -detector.score_samples(mixed)
+    is_foreign = np.arange(len(mixed)) >= len(clean)
+    detection_figure(detector, mixed, scores, folder / "anomalies.png")
+    groups = {"test digits": scores[~is_foreign]}
+    start = len(clean)
+    for name, images in foreign.items():
+        groups[name] = scores[start : start + len(images)]
+        start += len(images)
+    score_histogram(groups, detector.threshold_, folder / "anomaly_scores.png")
+    flagged = scores > detector.threshold_
+    return Section(
+        title="Anomaly detection",
+        text="The convolutional autoencoder above as an anomaly detector "
+        "(autoencoders.applications.AnomalyDetector): an input's anomaly score is its mean "
+        "squared reconstruction error, and the threshold is the 95th percentile of the "
+        f"training images' scores (contamination 0.05). The {len(clean)} held-out test "
+        f"digits are mixed with {is_foreign.sum()} inputs unlike any training image.",
+        metrics={
+            "ROC-AUC, foreign vs test digits": roc_auc_score(is_foreign, scores),
+            "foreign inputs flagged": f"{flagged[is_foreign].mean():.1%}",
+            "test digits flagged (false alarms)": f"{flagged[~is_foreign].mean():.1%}",
+            "threshold (MSE)": detector.threshold_,
+        }
+        | {
+            f"flagged: {name}": f"{(group > detector.threshold_).mean():.0%}"
+            for name, group in groups.items()
+            if name != "test digits"
+        },
+        figures=[
+            (
+                "The most anomalous inputs (top) and the least (bottom), each with its "
+                "reconstruction and its error map (squared error per pixel, one colour scale); "
+                "numbers are anomaly scores.",
+                str(folder.absolute() / "anomalies.png"),
+            ),
+            (
+                "Anomaly scores of the test digits and of each kind of foreign input; the "
+                "dashed line is the threshold.",
+                str(folder.absolute() / "anomaly_scores.png"),
+            ),
+        ],
+    )
 
 
 def pca_section(folder: Path, random_state: int = 0) -> Section:
@@ -155,5 +241,60 @@ def recirculation_section(train, folder: Path, settings: dict, random_state: int
                 "Training loss per epoch, recirculation and back-propagation.",
                 str(folder.absolute() / "recirculation.png"),
             )
+        ],
+    )
+
+
+def vae_section(train, test, folder: Path, settings: dict, random_state: int = 0) -> Section:
+    """A variational autoencoder with a 2-D code: samples, the manifold, an interpolation."""
+    vae = AutoEncoder(
+        "vae",
+        latent_dim=2,
+        epochs=min(settings["epochs"], 60),
+        batch_size=settings["batch_size"],
+        random_state=random_state,
+    ).fit(train.X)
+
+    def shown(outputs: np.ndarray) -> np.ndarray:  # decoded images, as the network sees them
+        return vae.target_scaler_.transform(outputs)
+
+    samples = shown(vae.sample(64, random_state=random_state))
+    image_grid(samples.reshape(8, 8, *samples.shape[1:]), folder / "vae_samples.png")
+    plane = generation.manifold(vae, n=15)
+    image_grid(
+        shown(plane.reshape(-1, *plane.shape[2:])).reshape(plane.shape),
+        folder / "vae_manifold.png",
+    )
+    path = generation.interpolate(vae, test.X[0], test.X[1], steps=10, method="slerp")
+    image_row(shown(path), folder / "vae_interpolation.png")
+    codes = {"VAE code": vae.transform(test.X)}
+    pca_train, codes["PCA"] = pca_embedding(train.X, test.X)
+    embedding_scatter(codes, test.y, folder / "latent_scatter.png", class_names=test.class_names)
+    accuracy = {
+        f"5-NN accuracy in 2-D, {name}": knn_accuracy(train_codes, train.y, codes[name], test.y)
+        for name, train_codes in (("VAE code", vae.transform(train.X)), ("PCA", pca_train))
+    }
+    return Section(
+        title="Variational autoencoder (2-D code)",
+        text="A VAE with a two-dimensional code: a Gaussian encoder, a standard normal prior "
+        "and a Bernoulli decoder, trained on the ELBO. Because the prior says where codes "
+        "live, decoding draws from it gives new digits, and a grid over the plane shows "
+        "what the model learned (the figure of Kingma & Welling, 2014).",
+        metrics={"test −ELBO (nats per image)": -vae.score(test.X)} | accuracy,
+        figures=[
+            (
+                "The test images' codes (posterior means) beside their top two principal "
+                "components, coloured by digit: the nonlinear code keeps the classes apart.",
+                str(folder.absolute() / "latent_scatter.png"),
+            ),
+            ("64 samples from the prior, decoded.", str(folder.absolute() / "vae_samples.png")),
+            (
+                "The learned manifold: codes on a 15 × 15 grid of the prior's quantiles, decoded.",
+                str(folder.absolute() / "vae_manifold.png"),
+            ),
+            (
+                "Spherical interpolation between the codes of two test images.",
+                str(folder.absolute() / "vae_interpolation.png"),
+            ),
         ],
     )

@@ -50,6 +50,7 @@ DEFAULT_LATENT = dict.fromkeys((*DENSE_MODELS, "conv-vae"), 32) | dict.fromkeys(
 DEFAULT_SPARSITY = {"sparse": "l1"}
 DEFAULT_SPARSITY_WEIGHT = {"l1": 1e-4, "kl": 0.1}  # l1: Keras's classic l1(10e-5)
 DEFAULT_CONTRACTIVE = {"contractive": 1e-4}
+MAX_PLOT_CODE = 3  # codes this small are plotted, so they stay linear
 INFERENCE_BATCH = 4096
 INIT_SAMPLE = 2048  # samples that set the ReLU biases at initialisation
 MAX_PARAMETERS = 100_000_000  # a larger model is a typo, not a plan, on the machines we target
@@ -310,7 +311,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             filters=tuple(self.filters),
             activation="linear" if self.model == "linear" else self.activation,
             output_activation="sigmoid" if sigmoid_output else "linear",
-            code_activation="sigmoid" if self.sparsity_ == "kl" else None,
+            code_activation=self._code_activation(),
         )
         self.module_ = _new_module(self.model_config_, x, seed).to(self.device_)
         self._set_shape_attributes()
@@ -390,6 +391,17 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
     def _images(self, X: np.ndarray) -> bool:
         return X.ndim >= 3 and self.model not in RECURRENT_MODELS
+
+    def _code_activation(self) -> str | None:
+        """KL sparsity needs codes in (0, 1); a code of at most three units (a plot's
+        axes) stays linear, because a ReLU can silence one and collapse every input onto
+        a line or a point. None: the hidden layers' activation."""
+        if self.sparsity_ == "kl":
+            return "sigmoid"
+        latent = self.latent_dim or DEFAULT_LATENT.get(self.model)
+        if latent is not None and latent <= MAX_PLOT_CODE and self.model not in VARIATIONAL_MODELS:
+            return "linear"
+        return None
 
     def _objective(self) -> Objective | ELBO:
         if self.variational:

@@ -5,6 +5,8 @@ from autoencoders.cli import (
     compression,  # noqa: F401  (train-codec, compress, decompress)
     detect,  # noqa: F401  (anomaly scores)
     ecosystem,  # noqa: F401  (export, serve, explorer)
+    embedding,  # noqa: F401  (embed)
+    features,  # noqa: F401  (features)
     generate,  # noqa: F401  (sample, interpolate, traverse, arithmetic, manifold)
 )
 from autoencoders.cli.app import cli, main

@@ -3,11 +3,13 @@
 from autoencoders.report.figures import (
     comparison_grid,
     denoising_grid,
+    embedding_scatter,
     image_grid,
     image_row,
     loss_curves,
     reconstruction_grid,
     reconstruction_scatter,
+    score_bars,
     sequence_reconstructions,
 )
 from autoencoders.report.html import Section, write_report
@@ -16,11 +18,13 @@ __all__ = [
     "Section",
     "comparison_grid",
     "denoising_grid",
+    "embedding_scatter",
     "image_grid",
     "image_row",
     "loss_curves",
     "reconstruction_grid",
     "reconstruction_scatter",
+    "score_bars",
     "sequence_reconstructions",
     "write_report",
 ]

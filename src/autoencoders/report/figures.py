@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -230,6 +231,80 @@ def reconstruction_scatter(
     ax.set_ylabel("x₂")
     ax.grid(True, alpha=0.3)
     ax.legend(markerscale=2.5)
+    return _save(figure, path, title)
+
+
+def embedding_scatter(
+    embeddings: Mapping[str, np.ndarray],
+    labels: np.ndarray | None,
+    path: str | Path,
+    *,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Path:
+    """2-D embeddings of the same samples side by side (e.g. a code beside PCA), each
+    point coloured by its label, so one sees which method keeps the classes apart."""
+    panels = {name: np.asarray(points, dtype=float) for name, points in embeddings.items()}
+    if not panels or any(p.ndim != 2 or p.shape[1] != 2 for p in panels.values()):
+        shapes = [p.shape for p in panels.values()]
+        raise DataError(f"embedding_scatter needs (n, 2) embeddings, got shapes {shapes}")
+    n = len(next(iter(panels.values())))
+    if any(len(p) != n for p in panels.values()) or (labels is not None and len(labels) != n):
+        raise DataError("embeddings and labels must have one row per sample")
+    figure = Figure(figsize=(4.4 * len(panels) + 1.2, 4.4), layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    classes = np.unique(labels) if labels is not None else [None]
+    colours = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
+    size = float(np.clip(3000 / max(n, 1), 0.5, 12))
+    for ax, (name, points) in zip(axes, panels.items(), strict=True):
+        for i, label in enumerate(classes):
+            mine = points if label is None else points[labels == label]
+            text = None if label is None else str(label)
+            if class_names is not None and label is not None and 0 <= label < len(class_names):
+                text = class_names[int(label)]
+            ax.scatter(
+                mine[:, 0],
+                mine[:, 1],
+                s=size,
+                color=colours(i % colours.N),
+                label=text,
+                linewidths=0,
+                rasterized=True,
+            )
+        ax.set_title(name, fontsize=LABEL_FONT_SIZE)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if labels is not None:
+        figure.legend(
+            *axes[0].get_legend_handles_labels(),
+            loc="outside right center",
+            markerscale=max(1.0, 6 / size**0.5),
+            frameon=False,
+        )
+    return _save(figure, path, title)
+
+
+def score_bars(
+    scores: Mapping[str, Mapping[str, float]], path: str | Path, *, title: str | None = None
+) -> Path:
+    """Grouped bars, one group per score and one bar per method (rows of ``scores``),
+    for scores in [0, 1] such as accuracies; each bar is labelled with its value."""
+    methods = list(scores)
+    metrics = list(dict.fromkeys(name for row in scores.values() for name in row))
+    if not methods or not metrics:
+        raise DataError("score_bars needs at least one method with one score")
+    figure = Figure(figsize=(2.0 + 0.5 * len(metrics) * len(methods), 3.6), layout="constrained")
+    ax = figure.add_subplot()
+    width = 0.8 / len(methods)
+    positions = np.arange(len(metrics))
+    for i, method in enumerate(methods):
+        values = [scores[method].get(metric, np.nan) for metric in metrics]
+        bars = ax.bar(positions + (i - (len(methods) - 1) / 2) * width, values, width, label=method)
+        ax.bar_label(bars, fmt="%.2f", fontsize=LABEL_FONT_SIZE - 3, padding=1)
+    ax.set_xticks(positions, metrics)
+    ax.set_ylim(0, 1.08)
+    ax.grid(True, axis="y", alpha=0.3)
+    figure.legend(loc="outside right upper", frameon=False)
     return _save(figure, path, title)
 
 
