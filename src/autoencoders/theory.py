@@ -94,6 +94,10 @@ def _compare(data, ae_recon, pca_recon, **extra) -> Comparison:
     )
 
 
+# A learning rate that suits each trainer of the same small sigmoid network.
+RECIRCULATION_RATES = {"recirculation": 1.0, "backprop": 1e-2}
+
+
 def recirculation_vs_backprop(
     X: np.ndarray,
     *,
@@ -107,7 +111,7 @@ def recirculation_vs_backprop(
     digits: ε = 1 for recirculation, 1e-2 for Adam (its 2e-3 default is slow for this
     small sigmoid network)."""
     curves = {}
-    for trainer, rate in (("recirculation", 1.0), ("backprop", 1e-2)):
+    for trainer, rate in RECIRCULATION_RATES.items():
         ae = AutoEncoder(
             "dense",
             latent_dim=latent_dim,
