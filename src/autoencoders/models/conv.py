@@ -39,8 +39,7 @@ def _pooled_size(size: int, n_pools: int) -> int:
 def check_image_shapes(config: ModelConfig) -> None:
     if len(config.input_shape) != 3 or len(config.output_shape) != 3:
         raise ValueError(
-            f"the {config.model} model needs images (C, H, W); got input shape "
-            f"{config.input_shape}"
+            f"the {config.model} model needs images (C, H, W); got input shape {config.input_shape}"
         )
     if config.output_shape[1:] != config.input_shape[1:]:
         raise ValueError(
