@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from autoencoders.data import Scaler, fit_scaler
+from autoencoders.data.streaming import ScaledArray
 from autoencoders.errors import DataError, ParameterError
 from autoencoders.metrics import reconstruction_metrics
 from autoencoders.models import ModelConfig, build_model, code_shape
@@ -251,6 +252,11 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         A 1-D ``y`` (class labels, as a ``Pipeline`` passes them) is ignored. A 2-D or
         higher ``y`` makes this paired training (``X`` in, ``y`` out): a denoiser, a
         colouriser, an inpainter. ``validation_data`` is ``X_val`` or ``(X_val, y_val)``.
+
+        A memory-mapped ``X`` (``np.load(path, mmap_mode="r")``) stays on disk: each
+        batch is read and scaled as training needs it, so the data may be larger than
+        memory. Under ``torch.distributed`` (torchrun), every rank calls ``fit`` alike and
+        trains on its shard of each epoch (see :mod:`autoencoders.training.distributed`).
 
         With ``checkpoint`` (a file path), the training state is saved there atomically
         after every epoch, and a fit started again with the same settings and data
@@ -531,6 +537,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
         With ``noise``, ``X`` is corrupted first (seeded) and the metrics measure how
         well the model restores the clean data; ``noisy_*`` give the corrupted input's.
+        Measured a batch at a time (each metric is a mean over samples), so a
+        memory-mapped ``X`` is never held whole.
         """
         x = self._input(X)
         target = (
@@ -538,18 +546,25 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
             if y is None or np.ndim(y) < 2
             else self._to_tensor(self.target_scaler_, self._samples(y, "y"))
         )
+        if len(target) != len(x):
+            raise DataError(f"X has {len(x)} samples but y has {len(target)}; they must match")
         bounded = self._bounded_output()
-        metrics = {}
-        if noise:
-            x = self._corrupt_scaled(x, noise, random_state)
-            metrics.update(
-                {
-                    f"noisy_{k}": v
-                    for k, v in reconstruction_metrics(x, target, bounded=bounded).items()
-                }
-            )
-        reconstruction = torch.from_numpy(self._run(self.module_.reconstruct, x))
-        return reconstruction_metrics(reconstruction, target, bounded=bounded) | metrics
+        corruption = Corruption.parse(noise, clip=bounded) if noise else None
+        rng = torch.Generator().manual_seed(random_state)
+        sums: dict[str, float] = {}
+        batch = self._inference_batch()
+        for start in range(0, len(x), batch):
+            xb, tb = x[start : start + batch], target[start : start + batch]
+            noisy = {}
+            if corruption is not None:
+                xb = corruption(xb, rng)
+                noisy = reconstruction_metrics(xb, tb, bounded=bounded)
+            reconstruction = torch.from_numpy(self._run(self.module_.reconstruct, xb))
+            metrics = reconstruction_metrics(reconstruction, tb, bounded=bounded)
+            metrics |= {f"noisy_{k}": v for k, v in noisy.items()}
+            for name, value in metrics.items():
+                sums[name] = sums.get(name, 0.0) + value * len(xb)
+        return {name: total / len(x) for name, total in sums.items()}
 
     def sample(self, n_samples: int = 1, *, random_state: int | None = 0) -> np.ndarray:
         """Draw codes from the prior N(0, I) and decode them (the decoder's mean output)."""
@@ -593,7 +608,8 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         noise = noise or self.noise
         if not noise:
             raise ValueError("no noise given and the model was not trained with one")
-        noisy = self._corrupt_scaled(self._input(X), noise, random_state)
+        x = self._input(X)[:]  # the whole of a memory-mapped X: the output is as large
+        noisy = self._corrupt_scaled(x, noise, random_state)
         return self.input_scaler_.inverse_transform(noisy.numpy())
 
     def _corrupt_scaled(self, x: torch.Tensor, noise: str, random_state: int) -> torch.Tensor:
@@ -604,7 +620,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         return self.model_config_.output_activation == "sigmoid"
 
     # ------------------------------------------------------------------ helpers
-    def _input(self, X) -> torch.Tensor:
+    def _input(self, X) -> torch.Tensor | ScaledArray:
         check_is_fitted(self)
         return self._to_tensor(self.input_scaler_, self._samples(X, "X"), self.input_shape_)
 
@@ -624,18 +640,24 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
     def _to_tensor(
         self, scaler: Scaler, X: np.ndarray, expected: tuple | None = None
-    ) -> torch.Tensor:
-        scaled = np.ascontiguousarray(scaler.transform(X), dtype=np.float32)
-        if not scaled.flags.writeable:  # a memory-mapped file the scaler passed through
+    ) -> torch.Tensor | ScaledArray:
+        """The scaled float32 samples; a memory-mapped ``X`` stays on disk and is read
+        and scaled a batch at a time (a :class:`ScaledArray` indexed like the tensor)."""
+        streamed = isinstance(X, np.memmap)  # only its first sample is scaled here, as a check
+        scaled = np.ascontiguousarray(scaler.transform(X[:1] if streamed else X), np.float32)
+        if not scaled.flags.writeable:  # a read-only array the scaler passed through
             scaled = scaled.copy()
+        shape = tuple(scaled.shape[1:])
         if self._images(scaled) and scaled.ndim == 3:  # (n, H, W) grayscale images
-            scaled = scaled[:, None]
-        if expected is not None and scaled.shape[1:] != tuple(expected):
+            shape = (1, *shape)
+        if expected is not None and shape != tuple(expected):
             raise DataError(
                 f"input has shape {X.shape[1:]} per sample but the model expects "
                 f"{tuple(expected)}; pass data shaped like the training data"
             )
-        return torch.from_numpy(scaled)
+        if streamed:
+            return ScaledArray(X, scaler, shape)
+        return torch.from_numpy(scaled.reshape(len(scaled), *shape))
 
     def _inference_batch(self) -> int:
         """Large batches, but small enough that the widest activation stays in cache-
@@ -647,7 +669,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         return int(np.clip(2 ** int(math.log2(max(1, 2**23 // width))), 64, INFERENCE_BATCH))
 
     @torch.inference_mode()
-    def _run(self, fn, x: torch.Tensor) -> np.ndarray:
+    def _run(self, fn, x: torch.Tensor | ScaledArray) -> np.ndarray:
         """Apply ``fn`` in large batches on the model's device; numpy out."""
         self.module_.eval()
         batch = self._inference_batch()
@@ -690,10 +712,14 @@ def _new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Mod
 
 
 def _check_samples(X, name: str) -> np.ndarray:
-    """A numeric, finite, non-empty array of samples: (n, d), (n, H, W) or (n, C, H, W)."""
+    """A numeric, finite, non-empty array of samples: (n, d), (n, H, W) or (n, C, H, W).
+
+    A memory-mapped array stays one (it is checked a block of rows at a time).
+    """
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
-    X = np.asarray(X)
+    if not isinstance(X, np.memmap):
+        X = np.asarray(X)
     if X.dtype == bool:
         X = X.astype(np.float32)
     if not (np.issubdtype(X.dtype, np.number)) or np.iscomplexobj(X):
@@ -702,9 +728,15 @@ def _check_samples(X, name: str) -> np.ndarray:
         raise DataError(f"{name} must have 2 to 4 dimensions (samples first), got shape {X.shape}")
     if len(X) == 0 or X.size == 0:
         raise DataError(f"{name} is empty (shape {X.shape}); pass at least one sample")
-    if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
+    if np.issubdtype(X.dtype, np.floating) and not _all_finite(X):
         raise DataError(f"{name} contains NaN or infinite values; remove or impute them first")
     return X
+
+
+def _all_finite(X: np.ndarray) -> bool:
+    """``np.isfinite(X).all()`` a million values at a time, so no full-size mask is built."""
+    rows = max(1, 2**20 // max(1, math.prod(X.shape[1:])))
+    return all(np.isfinite(X[i : i + rows]).all() for i in range(0, len(X), rows))
 
 
 def _resolve_seed(random_state) -> int:
@@ -732,7 +764,12 @@ def _split(x: torch.Tensor, t: torch.Tensor, fraction: float, seed: int):
         raise DataError(f"validation_split={fraction} leaves no training samples out of {len(x)}")
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)).to(x.device)
     train, val = order[n_val:], order[:n_val]
-    x_train, x_val = x[train], x[val]
+    x_train, x_val = _rows(x, train), _rows(x, val)
     if t is x:  # keep the target the very same tensor, so the trainer slices it once
         return x_train, x_train, (x_val, x_val)
-    return x_train, t[train], (x_val, t[val])
+    return x_train, _rows(t, train), (x_val, _rows(t, val))
+
+
+def _rows(x: torch.Tensor | ScaledArray, index: torch.Tensor) -> torch.Tensor | ScaledArray:
+    """Samples ``index`` of ``x``; those of a memory-mapped array stay on disk."""
+    return x.subset(index) if isinstance(x, ScaledArray) else x[index]

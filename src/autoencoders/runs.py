@@ -24,6 +24,7 @@ from autoencoders.report import (
     sequence_reconstructions,
 )
 from autoencoders.report import write_report as write_html_report
+from autoencoders.training import distributed
 
 GRID_SIZE = 10
 
@@ -47,28 +48,24 @@ def train_run(
     overwrite: bool = False,
     resume: bool = False,
     callbacks=(),
-) -> Run:
+) -> Run | None:
     """Train ``estimator`` on ``train`` (against ``target`` if paired) and write a run directory.
 
     Metrics are measured on ``test`` when given (a held-out split), else on the
     training data, and say which. Training is checkpointed every epoch in
     ``OUT.partial``; ``resume=True`` continues an interrupted run from there.
     ``callbacks`` are passed to :meth:`AutoEncoder.fit` (called after every epoch).
+    In a ``torch.distributed`` process group the other ranks only train alongside
+    rank 0 (reading the checkpoint to resume) and return None; rank 0 writes the run.
     """
     out = Path(out)
+    if not distributed.is_main():
+        partial = out.with_name(out.name + ".partial")
+        _fit(estimator, train, test, target, partial / CHECKPOINT if resume else None, callbacks)
+        return None
     with staged_directory(out, overwrite=overwrite, resume=resume) as staging:
         started = time.perf_counter()
-        checkpoint = staging / CHECKPOINT
-        if target is None:
-            # As the Keras tutorials do, the held-out data draws the val_loss curve, unless
-            # validation decides something (early stopping) or has its own split.
-            watch_only = estimator.validation_split == 0 and estimator.early_stopping is None
-            validation = test.X if test is not None and watch_only else None
-            estimator.fit(
-                train.X, validation_data=validation, checkpoint=checkpoint, callbacks=callbacks
-            )
-        else:
-            estimator.fit(train.X, target.X, checkpoint=checkpoint, callbacks=callbacks)
+        _fit(estimator, train, test, target, staging / CHECKPOINT, callbacks)
         seconds = time.perf_counter() - started
         held_out = test if test is not None and target is None else train
         metrics = evaluate_run(estimator, held_out, target=target)
@@ -85,6 +82,19 @@ def train_run(
         )
         write_html_report(staging / "report.html", f"autoencoders run: {out.name}", [section])
     return Run(out, estimator, metrics, _relocate(section, out))
+
+
+def _fit(estimator, train, test, target, checkpoint, callbacks) -> None:
+    if target is None:
+        # As the Keras tutorials do, the held-out data draws the val_loss curve, unless
+        # validation decides something (early stopping) or has its own split.
+        watch_only = estimator.validation_split == 0 and estimator.early_stopping is None
+        validation = test.X if test is not None and watch_only else None
+        estimator.fit(
+            train.X, validation_data=validation, checkpoint=checkpoint, callbacks=callbacks
+        )
+    else:
+        estimator.fit(train.X, target.X, checkpoint=checkpoint, callbacks=callbacks)
 
 
 def evaluate_run(estimator: AutoEncoder, data: Dataset, *, target: Dataset | None = None) -> dict:

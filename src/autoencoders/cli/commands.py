@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from pathlib import Path
 
 import click
@@ -13,7 +15,7 @@ from autoencoders.cli.outputs import write_output, write_text
 from autoencoders.data import BUILTIN_DATASETS
 from autoencoders.estimator import LOSSES, MODELS, AutoEncoder
 from autoencoders.runs import evaluate_run, train_run
-from autoencoders.training import Corruption
+from autoencoders.training import Corruption, distributed
 
 RUN = click.argument("run", type=click.Path())
 OUTPUT = click.option(
@@ -39,6 +41,14 @@ def _noise(ctx, param, value: str | None) -> str | None:
     return value
 
 
+class _RelaunchableCommand(click.Command):
+    """Remembers its own arguments, so that ``--nproc`` can rerun it in N processes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["autoencoders.argv"] = [ctx.info_name, *args]
+        return super().parse_args(ctx, args)
+
+
 def _summary(metrics: dict) -> str:
     parts = [
         f"{name.upper()} {value:.4g}"
@@ -49,6 +59,7 @@ def _summary(metrics: dict) -> str:
 
 
 @cli.command(
+    cls=_RelaunchableCommand,
     epilog="""\b
 Examples:
   autoencoders train digits --model conv --epochs 100 --out runs/conv
@@ -63,7 +74,10 @@ Examples:
   autoencoders train mnist --model vae --binarize --epochs 100 --out runs/vae
   autoencoders train mnist --model vae --latent-dim 2 --out runs/vae2d
   autoencoders train mnist --model conv --log tensorboard --out runs/conv
-"""
+  autoencoders train big.npy --model dense --nproc 2 --out runs/big   (data-parallel)
+  torchrun --nnodes 2 --nproc-per-node 8 --node-rank R --rdzv-endpoint HOST:29500 \\
+    -m autoencoders train big.npy --model conv --batch-size 1024 --out runs/cluster
+""",
 )
 @click.argument("data")
 @click.option(
@@ -211,19 +225,55 @@ Examples:
     help="TensorBoard folder for this run [default: tensorboard/NAME beside the run].",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--nproc",
+    type=click.IntRange(1, 1024),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Data-parallel training in N processes on this machine (torch.distributed; one "
+    "GPU each on CUDA). --batch-size is the global batch, split over them.",
+)
 @data_options
-def train(data, target, test_spec, out, overwrite, resume, log, log_dir, quiet, **options) -> None:
+def train(
+    data, target, test_spec, out, overwrite, resume, log, log_dir, quiet, nproc, **options
+) -> None:
     """Train an autoencoder on DATA and write a run directory with model and report.
 
     DATA is digits, mnist, fashion-mnist, a .npy/.npz/.csv file or a folder of images.
-    Training is checkpointed every epoch in RUN.partial until the run is complete; if it
-    is interrupted, the same command with --resume RUN continues where it stopped.
+    A .npy file is memory-mapped and read a batch at a time, so it may be larger than
+    memory. Training is checkpointed every epoch in RUN.partial until the run is
+    complete; if it is interrupted, the same command with --resume RUN continues where
+    it stopped. Under torchrun (or with --nproc) each process trains on its shard of
+    every epoch and the first one alone writes the run.
     """
     if resume and out and Path(out) != Path(resume):
         raise click.UsageError(f"--out {out} and --resume {resume} name different runs")
     out = out or resume
     if not out:
         raise click.UsageError("Missing option '--out' (the run directory to create)")
+    if nproc > 1 and options["batch_size"] % nproc:
+        raise click.UsageError(
+            f"--batch-size {options['batch_size']} does not split evenly over --nproc {nproc}; "
+            f"use a multiple of {nproc}"
+        )
+    if distributed.launched():
+        if nproc > 1 and os.environ.get("LOCAL_WORLD_SIZE") != str(nproc):
+            raise click.UsageError(
+                "under torchrun, leave out --nproc (torchrun starts the processes)"
+            )
+    elif nproc > 1:
+        distributed.launch(nproc, click.get_current_context().meta["autoencoders.argv"])
+        return
+    with distributed.process_group(options["device"]):
+        _train(data, target, test_spec, out, overwrite, resume, log, log_dir, quiet, options)
+
+
+def _train(data, target, test_spec, out, overwrite, resume, log, log_dir, quiet, options) -> None:
+    """The train command in this process (one rank of several, or the only one)."""
+    main = distributed.is_main()
+    if not main:  # the other ranks train alongside rank 0, quietly
+        warnings.simplefilter("ignore")
     data_args = {k: options.pop(k) for k in ("data_dir", "label_column", "image_size", "limit")}
     train_data = read_data(data, "train", dict(data_args))
     target_data = read_data(target, "train", dict(data_args)) if target else None
@@ -238,7 +288,7 @@ def train(data, target, test_spec, out, overwrite, resume, log, log_dir, quiet, 
     )
     shown = test_data if test_data is not None else train_data
     logger = None
-    if log == "tensorboard":
+    if log == "tensorboard" and main:
         from autoencoders.training.tensorboard import TensorBoardLogger
 
         log_dir = Path(log_dir or Path(out).parent / "tensorboard" / Path(out).name)
@@ -254,6 +304,8 @@ def train(data, target, test_spec, out, overwrite, resume, log, log_dir, quiet, 
         resume=bool(resume),
         callbacks=[logger] if logger else (),
     )
+    if run is None:  # not rank 0: it wrote nothing
+        return
     if logger:
         logger.finish(run.metrics, shown)
     metrics = run.metrics

@@ -2,7 +2,10 @@
 
 Data that fits in memory lives on the device as one tensor and is sliced by index:
 no per-sample Python ``DataLoader``, and the loss is read back to the host once per
-epoch, not once per step.
+epoch, not once per step. Data larger than memory comes as a
+:class:`~autoencoders.data.streaming.ScaledArray`, indexed the same way, which reads
+each batch from disk. In a ``torch.distributed`` process group every rank trains on
+its shard of each epoch (see :mod:`autoencoders.training.distributed`).
 """
 
 from __future__ import annotations
@@ -14,15 +17,22 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from autoencoders.errors import TrainingError
+from autoencoders.errors import ParameterError, TrainingError
+from autoencoders.training import distributed
 from autoencoders.training.checkpoint import Checkpoint, TrainState
 from autoencoders.training.corruption import Corruption
+
+if TYPE_CHECKING:
+    from autoencoders.data.streaming import ScaledArray
+
+    Samples = Tensor | ScaledArray
 
 # Default learning rates. Adam's is twice Keras's 1e-3 because the default schedule anneals
 # it to zero: on MNIST's 784-32-784 this ends 50 epochs at a lower test BCE than a constant
@@ -111,63 +121,70 @@ class Trainer:
     def fit(
         self,
         model: nn.Module,
-        x: Tensor,
-        target: Tensor,
-        validation: tuple[Tensor, Tensor] | None = None,
+        x: Samples,
+        target: Samples,
+        validation: tuple[Samples, Samples] | None = None,
         *,
         checkpoint: Checkpoint | None = None,
     ) -> TrainResult:
-        """Train; with ``checkpoint``, resume from it if it exists and save it every epoch."""
+        """Train; with ``checkpoint``, resume from it if it exists and save it every epoch.
+
+        In a process group, every rank calls this with the same data and settings;
+        ``batch_size`` is the global batch, split evenly over the ranks, and only rank 0
+        saves checkpoints, shows progress and calls the callbacks.
+        """
         cfg = self.config
         device = x.device
+        rank, world = distributed.rank_and_world()
+        if cfg.batch_size % world:
+            raise ParameterError(
+                f"batch_size {cfg.batch_size} does not split evenly over {world} processes; "
+                f"use a multiple of {world}"
+            )
         rngs = {
             "shuffle": torch.Generator().manual_seed(self.seed + 1),
-            "noise": torch.Generator(device=device).manual_seed(self.seed + 2),
+            # Each rank corrupts its own samples with a stream of its own.
+            "noise": torch.Generator(device=device).manual_seed(self.seed + 2 + 10_000 * rank),
         }
         optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.learning_rate)
-        if validation is not None and (self.corruption or self.resample) is not None:
-            # One fixed draw for the validation data keeps val_loss comparable.
-            val_rng = torch.Generator(device=device).manual_seed(self.seed + 3)
-            val_x, val_target = validation
-            if self.resample is not None:
-                val_x = self.resample(val_x, val_rng)
-                val_target = val_x if validation[1] is validation[0] else val_target
-            if self.corruption is not None:
-                val_x = self.corruption(val_x, val_rng)
-            validation = (val_x, val_target)
-
         state = TrainState()
         if checkpoint is not None and checkpoint.exists():
             state = checkpoint.restore(model, optimizer)
-            for name, rng in rngs.items():
+            # Only rank 0's noise stream is saved; the other ranks start theirs afresh.
+            restored = rngs if rank == 0 else {"shuffle": rngs["shuffle"]}
+            for name, rng in restored.items():
                 rng.set_state(state.rng_states[name])
+        main = rank == 0
+        net = distributed.replicate(model) if world > 1 else model
         steps = math.ceil(len(x) / cfg.batch_size)
         last_good = copy.deepcopy(model.state_dict())
-        progress = Progress(cfg.epochs, steps, cfg.verbose)
+        progress = Progress(cfg.epochs, steps, cfg.verbose if main else 0)
         try:
             for epoch in range(state.epoch + 1, cfg.epochs + 1):
                 if state.stop_reason is not None:
                     break
                 progress.start_epoch(epoch)
                 started = time.perf_counter()
-                with seeded_global_rng(self.seed, epoch, device):
-                    loss = self._train_epoch(model, optimizer, x, target, rngs, epoch, progress)
+                with seeded_global_rng(self.seed, epoch, device, rank=rank):
+                    loss = self._train_epoch(net, optimizer, x, target, rngs, epoch, progress)
                 if not math.isfinite(loss):
                     state.stop_reason = self._diverged(model, last_good, epoch, loss)
                 else:
                     last_good = copy.deepcopy(model.state_dict())
                     row = {"epoch": epoch, "loss": loss}
                     if validation is not None:
-                        with seeded_global_rng(self.seed, 0, device):
-                            row["val_loss"] = self.evaluate(model, *validation)
+                        with seeded_global_rng(self.seed, 0, device, rank=rank):
+                            row["val_loss"] = self.evaluate(
+                                model, *validation, draw_seed=self.seed + 3 + 10_000 * rank
+                            )
                     row["seconds"] = time.perf_counter() - started
                     state.history.append(row)
                     state.epoch = epoch
                     progress.end_epoch(row)
-                    for callback in cfg.callbacks:
+                    for callback in cfg.callbacks if main else ():
                         callback(row, model)
                     self._early_stopping(model, state, last_good)
-                if checkpoint is not None:
+                if checkpoint is not None and main:
                     state.rng_states = {name: rng.get_state() for name, rng in rngs.items()}
                     checkpoint.save(model, optimizer, state)
         finally:
@@ -191,22 +208,24 @@ class Trainer:
     def _train_epoch(self, model, optimizer, x, target, rngs, epoch, progress) -> float:
         model.train()
         cfg = self.config
-        n, batch = len(x), cfg.batch_size
-        steps = math.ceil(n / batch)
+        rank, world = distributed.rank_and_world()
+        n, batch = len(x), cfg.batch_size // world
+        steps = math.ceil(n / cfg.batch_size)
         base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-        order = torch.randperm(n, generator=rngs["shuffle"]).to(x.device) if cfg.shuffle else None
+        order = torch.randperm(n, generator=rngs["shuffle"]) if cfg.shuffle else None
+        if world > 1:
+            order = distributed.shard(torch.arange(n) if order is None else order, rank, world)
+        order = None if order is None else order.to(x.device)
         total = torch.zeros((), device=x.device)
-        for i, start in enumerate(range(0, n, batch)):
+        count = n if order is None else len(order)
+        for i, start in enumerate(range(0, count, batch)):
             if order is None:
                 xb, tb = x[start : start + batch], target[start : start + batch]
             else:
                 idx = order[start : start + batch]
                 xb = x[idx]
                 tb = xb if target is x else target[idx]
-            if self.resample is not None:
-                xb = self.resample(xb, rngs["noise"])
-                tb = xb if target is x else tb
-            inputs = self.corruption(xb, rngs["noise"]) if self.corruption is not None else xb
+            inputs, tb = self._draw(xb, tb, target is x, rngs["noise"])
             loss = self.objective(model(inputs), tb, inputs)["loss"]
             factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
@@ -218,7 +237,16 @@ class Trainer:
             optimizer.step()
             total += loss.detach() * len(xb)
             progress.step()
-        return (total / n).item()
+        return (distributed.all_reduce_sum(total) / (count * world)).item()
+
+    def _draw(self, xb: Tensor, tb: Tensor, same: bool, rng: torch.Generator):
+        """The batch as the model sees it (resampled, then corrupted) and its target;
+        ``same``: the target is the input, so it is resampled along with it."""
+        if self.resample is not None:
+            xb = self.resample(xb, rng)
+            tb = xb if same else tb
+        inputs = self.corruption(xb, rng) if self.corruption is not None else xb
+        return inputs, tb
 
     def _diverged(self, model: nn.Module, last_good: dict, epoch: int, loss: float) -> str:
         model.load_state_dict(last_good)
@@ -230,28 +258,45 @@ class Trainer:
         )
 
     @torch.no_grad()  # not inference_mode: a contractive penalty differentiates inside
-    def evaluate(self, model: nn.Module, x: Tensor, target: Tensor) -> float:
-        """Mean loss (with any penalties) over ``x`` in large batches, without gradients."""
+    def evaluate(
+        self, model: nn.Module, x: Samples, target: Samples, *, draw_seed: int | None = None
+    ) -> float:
+        """Mean loss (with any penalties) over ``x`` in large batches, without gradients.
+
+        With ``draw_seed``, inputs are resampled and corrupted as in training, by a
+        generator seeded afresh each call: every epoch's val_loss sees the same draw.
+        In a process group each rank takes a contiguous part and the sums are combined.
+        """
         model.eval()
+        rank, world = distributed.rank_and_world()
+        rng = None if draw_seed is None else torch.Generator(x.device).manual_seed(draw_seed)
         batch = max(self.config.batch_size, 1024)
+        first, stop = len(x) * rank // world, len(x) * (rank + 1) // world
         total = torch.zeros((), device=x.device)
-        for start in range(0, len(x), batch):
-            xb, tb = x[start : start + batch], target[start : start + batch]
+        for start in range(first, stop, batch):
+            end = min(start + batch, stop)
+            xb, tb = x[start:end], target[start:end]
+            if rng is not None:
+                xb, tb = self._draw(xb, tb, target is x, rng)
             total += self.objective(model(xb), tb, xb)["loss"].detach() * len(xb)
-        return (total / len(x)).item()
+        return (distributed.all_reduce_sum(total) / len(x)).item()
 
 
 @contextlib.contextmanager
-def seeded_global_rng(seed: int, epoch: int, device: torch.device) -> Iterator[None]:
+def seeded_global_rng(
+    seed: int, epoch: int, device: torch.device, *, rank: int = 0
+) -> Iterator[None]:
     """Seed PyTorch's global generator for one epoch, and restore it afterwards.
 
     Randomness drawn inside a model or an objective (a VAE's reparameterised samples)
     then depends only on the seed and the epoch: a fit is reproducible, a resumed fit
     draws what the uninterrupted one drew, and the caller's own generator is untouched.
+    Each rank of a process group after the first draws a stream of its own.
     """
     devices = [device] if device.type == "cuda" else []
+    entropy = [seed, epoch] if rank == 0 else [seed, epoch, rank]
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
+        torch.manual_seed(int(np.random.SeedSequence(entropy).generate_state(1)[0]))
         yield
 
 
