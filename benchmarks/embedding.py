@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--data-dir", help="folder with mnist/ (else $AUTOENCODERS_DATA)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="*", help="run only these models (and PCA)")
     args = parser.parse_args()
     folder = data_dir(args.data_dir)
     train = load_dataset("mnist", "train", data_dir=folder)
@@ -61,6 +62,8 @@ def main() -> None:
     rows["PCA"] |= embedding_scores(pca_train, train.y, pca_test, test.y, data=test.X)
     planes["PCA"] = pca_test
     for name, (description, model) in models(args.epochs, args.seed).items():
+        if args.only and name not in args.only:
+            continue
         print(f"== {name}: {description}", flush=True)
         started = time.perf_counter()
         model.fit(train.X)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -118,7 +119,14 @@ def main() -> None:
     if args.only and previous.exists():  # a partial rerun updates its rows, keeps the others
         rows = json.loads(previous.read_text())["rows"] | rows
         rows = {name: rows[name] for name in variants(args.seed) if name in rows}
-    payload = {"machine": machine(), "seed": args.seed, "rows": rows, "anchors": ANCHORS}
+    command = " ".join(["python benchmarks/one_class.py", *sys.argv[1:]])
+    payload = {
+        "machine": machine(),
+        "command": command,
+        "seed": args.seed,
+        "rows": rows,
+        "anchors": ANCHORS,
+    }
     write_results("one_class", payload, markdown(payload))
 
 
@@ -138,7 +146,7 @@ def markdown(payload: dict) -> str:
         "# One-class MNIST",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}. "
-        "Command: `AUTOENCODERS_DATA=../shared/datasets python benchmarks/one_class.py`.",
+        f"Command: `AUTOENCODERS_DATA=../shared/datasets {payload['command']}`.",
         "",
         "For each digit k: fit on the ~6 000 training images of k only, score all 10 000 test "
         "images, ROC-AUC (%) with k as normal; one setting for all ten digits, seed "
