@@ -11,9 +11,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from autoencoders.cli import main
 from autoencoders.estimator import AutoEncoder
 from autoencoders.training.distributed import shard
+from tests.test_cli import run
 
 LINUX = sys.platform.startswith("linux")
 
@@ -165,15 +165,6 @@ def test_two_gloo_processes_train_like_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.npy", "one", "two"]
 
 
-def run(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, capsys.readouterr().err
-
-
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -183,7 +174,7 @@ def run(args, capsys):
 )
 def test_bad_nproc_is_a_one_line_error(tmp_path, capsys, extra, message):
     np.save(tmp_path / "x.npy", np.zeros((10, 4), np.float32))
-    code, err = run(["train", tmp_path / "x.npy", "--out", tmp_path / "run", *extra], capsys)
+    code, _, err = run(["train", tmp_path / "x.npy", "--out", tmp_path / "run", *extra], capsys)
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and lines[0].startswith("autoencoders: error:")
     assert message in lines[0]
