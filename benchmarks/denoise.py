@@ -108,7 +108,10 @@ def main() -> None:
     print(f"  {spent:.0f} s", flush=True)
 
     def denoise(model: AutoEncoder) -> np.ndarray:
-        return model.predict(noisy[:N_TEST, None])[:, 0]
+        """The model's output for the noisy images, in [0, 1]: the models were fitted on
+        uint8 images, so their input and output are in those units."""
+        inputs = model.input_scaler_.inverse_transform(noisy[:N_TEST, None])
+        return model.target_scaler_.transform(model.predict(inputs))[:, 0]
 
     CACHE.mkdir(parents=True, exist_ok=True)
     archive = CACHE / "images.npz"
