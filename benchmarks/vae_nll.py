@@ -15,10 +15,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
 
 import numpy as np
-from _common import data_dir, machine, write_results
+from _common import RESULTS, data_dir, machine, write_results
 
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
@@ -85,13 +87,22 @@ def main() -> None:
             "train_seconds": train_seconds,
             "seconds_per_epoch": train_seconds / len(estimator.history_),
             "eval_seconds": time.perf_counter() - started,
+            "command": " ".join(["python benchmarks/vae_nll.py", *sys.argv[1:]]),
         }
         print(name, results[name], flush=True)
 
+    protocol = (
+        "MNIST, dynamic binarisation in training, test set binarised once (seed 0), "
+        f"importance-sampled NLL with k = {args.k}, {len(X_test)} test images"
+    )
+    previous = RESULTS / "vae_nll.json"
+    if args.only and previous.exists():  # a partial rerun replaces its rows, keeps the others
+        old = json.loads(previous.read_text())
+        if old["protocol"] == protocol:
+            results = old["results"] | results
     best = min(results.values(), key=lambda r: r["test_nll"])["test_nll"]
     payload = {
-        "protocol": "MNIST, dynamic binarisation in training, test set binarised once (seed 0), "
-        f"importance-sampled NLL with k = {args.k}, {len(X_test)} test images",
+        "protocol": protocol,
         "machine": machine(),
         "results": results,
         "anchors": dict(ANCHORS),
@@ -124,7 +135,10 @@ def main() -> None:
         f"({'met' if payload['default_vae_meets_target'] else 'not met'}); best configuration "
         f"≤ {TARGETS['best']} ({'met' if payload['best_meets_target'] else 'not met'}).",
         f"Machine: {payload['machine']['cpu']}, {payload['machine']['cores']} cores, "
-        f"torch {payload['machine']['torch']}.",
+        f"torch {payload['machine']['torch']}. Commands (with "
+        "`AUTOENCODERS_DATA=../shared/datasets`): "
+        + "; ".join(sorted({f"`{r['command']}`" for r in results.values()}))
+        + ".",
         "",
     ]
     write_results("vae_nll", payload, "\n".join(lines))
