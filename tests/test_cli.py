@@ -338,8 +338,21 @@ def test_demo_writes_a_report_with_both_models(tmp_path, capsys, monkeypatch):
     out = tmp_path / "runs" / "demo"
     report = (out / "report.html").read_text()
     assert "Convolutional autoencoder" in report and "Denoising convolutional" in report
-    for figure in ("conv/reconstructions.png", "denoising/denoising.png", "conv/loss.png"):
-        assert f'src="{figure}"' in report and (out / figure).exists()
+    figures = (
+        "conv/reconstructions.png",
+        "denoising/denoising.png",
+        "conv/loss.png",
+        "anomalies.png",
+        "pca_curve.png",
+        "recirculation.png",
+        "vae_samples.png",
+        "vae_manifold.png",
+        "vae_interpolation.png",
+        "vae_traversal.png",
+        "latent_scatter.png",
+    )
+    for figure in figures:
+        assert f'src="{figure}"' in report and (out / figure).exists(), figure
 
 
 def test_train_on_real_mnist_files(mnist_dir, tmp_path, capsys):

@@ -267,6 +267,11 @@ def vae_section(train, test, folder: Path, settings: dict, random_state: int = 0
     )
     path = generation.interpolate(vae, test.X[0], test.X[1], steps=10, method="slerp")
     image_row(shown(path), folder / "vae_interpolation.png")
+    sweep = generation.traverse(vae, test.X[0], steps=11)  # (2 units, 11 steps, C, H, W)
+    image_grid(
+        shown(sweep.reshape(-1, *sweep.shape[2:])).reshape(sweep.shape),
+        folder / "vae_traversal.png",
+    )
     codes = {"VAE code": vae.transform(test.X)}
     pca_train, codes["PCA"] = pca_embedding(train.X, test.X)
     embedding_scatter(codes, test.y, folder / "latent_scatter.png", class_names=test.class_names)
@@ -295,6 +300,11 @@ def vae_section(train, test, folder: Path, settings: dict, random_state: int = 0
             (
                 "Spherical interpolation between the codes of two test images.",
                 str(folder.absolute() / "vae_interpolation.png"),
+            ),
+            (
+                "Latent traversal: one code unit per row, swept from −3 to +3 prior standard "
+                "deviations around the code of a test image, the other unit held fixed.",
+                str(folder.absolute() / "vae_traversal.png"),
             ),
         ],
     )
