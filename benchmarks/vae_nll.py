@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 
@@ -33,6 +34,7 @@ ANCHORS = [  # test NLL in nats, dynamically binarised MNIST unless noted
     ("pythae IWAE (statically binarised)", 86.82),
 ]
 TARGETS = {"vae": 86.76, "best": 84.0}
+FULL_TEST = 10_000
 
 
 def configurations(epochs: int, seed: int) -> dict[str, AutoEncoder]:
@@ -87,28 +89,32 @@ def main() -> None:
             "train_seconds": train_seconds,
             "seconds_per_epoch": train_seconds / len(estimator.history_),
             "eval_seconds": time.perf_counter() - started,
+            "test_images": len(X_test),
             "command": " ".join(["python benchmarks/vae_nll.py", *sys.argv[1:]]),
         }
         print(name, results[name], flush=True)
 
     protocol = (
         "MNIST, dynamic binarisation in training, test set binarised once (seed 0), "
-        f"importance-sampled NLL with k = {args.k}, {len(X_test)} test images"
+        f"importance-sampled NLL with k = {args.k}"
     )
     previous = RESULTS / "vae_nll.json"
     if args.only and previous.exists():  # a partial rerun replaces its rows, keeps the others
         old = json.loads(previous.read_text())
-        if old["protocol"] == protocol:
+        if old["protocol"].startswith(protocol):
+            counted = re.search(r"(\d+) test images", old["protocol"])
+            for row in old["results"].values():
+                row.setdefault("test_images", int(counted.group(1)) if counted else None)
             results = old["results"] | results
-    best = min(results.values(), key=lambda r: r["test_nll"])["test_nll"]
+    full = {name: r for name, r in results.items() if r["test_images"] == FULL_TEST}
+    best = min((r["test_nll"] for r in full.values()), default=float("inf"))
     payload = {
         "protocol": protocol,
         "machine": machine(),
         "results": results,
         "anchors": dict(ANCHORS),
         "targets": TARGETS,
-        "default_vae_meets_target": "vae" in results
-        and results["vae"]["test_nll"] <= TARGETS["vae"],
+        "default_vae_meets_target": "vae" in full and full["vae"]["test_nll"] <= TARGETS["vae"],
         "best_meets_target": best <= TARGETS["best"],
     }
     lines = [
@@ -116,23 +122,25 @@ def main() -> None:
         "",
         payload["protocol"] + ".",
         "",
-        "| model | hidden | latent | epochs | test NLL (nats) | −ELBO | train time | s/epoch |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | hidden | latent | epochs | test images | test NLL (nats) | −ELBO | train time "
+        "| s/epoch |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         p = r["params"]
         label = name if p["iwae_samples"] == 1 else f"{name} (k={p['iwae_samples']})"
         lines.append(
             f"| ours: {label} | {r['hidden']} | {r['latent_dim']} | {p['epochs']} | "
+            f"{r['test_images']} | "
             f"**{r['test_nll']:.2f}** | {r['test_negative_elbo']:.2f} | "
             f"{r['train_seconds'] / 60:.1f} min | {r['seconds_per_epoch']:.1f} |"
         )
     for label, value in ANCHORS:
-        lines.append(f"| {label} | | | | {value:.2f} | | | |")
+        lines.append(f"| {label} | | | | {FULL_TEST} | {value:.2f} | | | |")
     lines += [
         "",
-        "The anchors are on all 10 000 test images; a run with --test-limit N scores ours "
-        "on the first N only.",
+        "The targets count only rows scored on all 10 000 test images, as the anchors are "
+        "(the first test images are the easier ones).",
         f"Targets: default VAE ≤ {TARGETS['vae']} nats "
         f"({'met' if payload['default_vae_meets_target'] else 'not met'}); best configuration "
         f"≤ {TARGETS['best']} ({'met' if payload['best_meets_target'] else 'not met'}).",
