@@ -191,6 +191,11 @@ def test_npz_problems(tmp_path):
     assert "'target'" in raises_naming(
         "d.npz", load_dataset, tmp_path / "d.npz", label_column="target"
     )
+    huge = np.array([1, 2**63], dtype=np.uint64)  # int64 would wrap it to a negative
+    np.savez(tmp_path / "u.npz", X=np.ones((2, 2)), y=huge)
+    assert "below 2**63" in raises_naming("u.npz", load_dataset, tmp_path / "u.npz")
+    np.savez(tmp_path / "ok.npz", X=np.ones((2, 2)), y=np.array([1, 2**62], dtype=np.uint64))
+    assert load_dataset(tmp_path / "ok.npz").y.tolist() == [1, 2**62]
 
 
 def test_options_that_do_not_apply(tmp_path):

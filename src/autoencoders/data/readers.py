@@ -216,6 +216,8 @@ def encode_labels(path: Path, values, n_samples: int) -> tuple[np.ndarray, tuple
             f"{path}: {array.shape} labels for {n_samples} samples; give one label per sample"
         )
     if array.dtype.kind in "biu":
+        if array.dtype == np.uint64 and len(array) and array.max() >= 2**63:
+            raise DataError(f"{path}: labels must be whole numbers below 2**63, not {array.max()}")
         return array.astype(np.int64), None
     # finite, and in int64's range: beyond it the cast silently garbles the labels
     in_range = array.dtype.kind == "f" and (np.abs(array) < 2.0**63).all()
