@@ -14,8 +14,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from autoencoders import AutoEncoder, ModelFileError
 from autoencoders.applications import AnomalyDetector, default_model
 from autoencoders.applications.anomaly import DETECTOR
-from autoencoders.cli import main
 from tests.conftest import curved_table
+from tests.test_cli import run
 
 
 def small_dense(**params):
@@ -208,16 +208,6 @@ def test_load_refuses_missing_or_damaged_files(tmp_path, table_detector):
 
 
 # ----------------------------------------------------------------------------- CLI
-def run(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory, image_detector):
     """A model directory as `autoencoders train` leaves it, and one saved with its detector."""

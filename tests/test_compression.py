@@ -12,6 +12,7 @@ from autoencoders.cli import main
 from autoencoders.compression import ImageCodec, bitstream
 from autoencoders.compression.entropy import FactorizedPrior, GaussianConditional
 from autoencoders.errors import DataError, ModelFileError
+from tests.test_cli import assert_one_line_error, run
 
 pytest.importorskip("constriction")
 
@@ -46,24 +47,6 @@ def images(digits):
 @pytest.fixture(scope="module")
 def codec(images):
     return ImageCodec(lmbda=0.05, epochs=20, random_state=0, **SMALL).fit(images)
-
-
-def run(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("autoencoders: error:"), err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 # ------------------------------------------------------------------ round trips
