@@ -110,6 +110,7 @@ class PeerError(Exception):
 
 FRAMEWORKS = {
     "ours": "autoencoders (ours)",
+    "ours-bf16": 'autoencoders (ours, `precision="bf16"`)',
     "pytorch": Peer("plain PyTorch loop", "torch_loop.py", options=["--encode"]),
     "keras": Peer(
         "Keras 3 / TensorFlow",
@@ -170,11 +171,13 @@ def matmul_peak(dtype: torch.dtype) -> float:
 
 
 # ----------------------------------------------------------------------- the runs
-def run_ours(model: str, epochs: int, seed: int, data: dict) -> dict:
+def run_ours(model: str, epochs: int, seed: int, data: dict, precision: str) -> dict:
     X_train, X_test = data["train"], data["test"]
     if model != "conv":
         X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
-    estimator = AutoEncoder(model, epochs=epochs, batch_size=BATCH[model], random_state=seed)
+    estimator = AutoEncoder(
+        model, epochs=epochs, batch_size=BATCH[model], random_state=seed, precision=precision
+    )
     estimator.fit(X_train)
     best = float("inf")
     for _ in range(ENCODE_REPEATS):
@@ -231,8 +234,9 @@ def run_peer(framework: str, model: str, epochs: int, args) -> dict:
 def measure(framework: str, model: str, epochs: int, n_train: int, peak: float, args, data):
     row = {"model": model, "framework": framework, "epochs": epochs, "batch_size": BATCH[model]}
     try:
-        if framework == "ours":
-            result = run_ours(model, epochs, args.seed, data)
+        if framework.startswith("ours"):
+            precision = "bf16" if framework == "ours-bf16" else "fp32"
+            result = run_ours(model, epochs, args.seed, data, precision)
         else:
             result = run_peer(framework, model, epochs, args)
     except PeerError as error:
@@ -306,7 +310,66 @@ def main() -> None:
         "settings": settings,
         "rows": rows,
     }
+    payload["targets"] = targets(rows)
     write_results("speed", payload, markdown(payload))
+
+
+TARGETS = (  # (model, what is compared, peer, at least this ratio), from issue 3
+    ("dense", "train", "keras", 6.0),
+    ("dense", "train", "pythae", 3.0),
+    ("conv", "train", "keras", 3.0),
+    ("dense", "encode", "keras", 5.0),
+    ("deep", "encode", "keras", 5.0),
+    ("conv", "encode", "keras", 5.0),
+)
+
+
+def targets(rows: list[dict]) -> list[dict]:
+    """Each target of the issue against our best row (fp32 or bf16) whose test BCE is
+    no worse than the peer's (within 0.0005), plus the dense fraction of the fp32 peak."""
+    found = {(r["model"], r["framework"]): r for r in rows if "error" not in r}
+    checks = []
+    for model, kind, peer, wanted in TARGETS:
+        base = found.get((model, peer))
+        ours = [found[(model, f)] for f in ("ours", "ours-bf16") if (model, f) in found]
+        if base is None or not ours:
+            continue
+        if kind == "train":
+            fair = [r for r in ours if r["test_bce"] <= base["test_bce"] + 5e-4]
+            best = min(fair or ours, key=lambda r: r["seconds_per_epoch"])
+            ratio = base["seconds_per_epoch"] / best["seconds_per_epoch"]
+            bce_ok = bool(fair)
+        else:
+            best = max(ours, key=lambda r: r["encode"]["images_per_second"])
+            ratio = best["encode"]["images_per_second"] / base["encode"]["images_per_second"]
+            bce_ok = True
+        checks.append(
+            {
+                "model": model,
+                "kind": kind,
+                "peer": peer,
+                "ours": best["framework"],
+                "ratio": ratio,
+                "wanted": wanted,
+                "met": bool(ratio >= wanted and bce_ok),
+            }
+        )
+    dense = [found[("dense", f)] for f in ("ours", "ours-bf16") if ("dense", f) in found]
+    if dense:
+        best = max(dense, key=lambda r: r["fp32_peak_fraction"])
+        fraction = best["fp32_peak_fraction"]
+        checks.append(
+            {
+                "model": "dense",
+                "kind": "fp32 peak fraction",
+                "peer": "–",
+                "ours": best["framework"],
+                "ratio": fraction,
+                "wanted": 0.5,
+                "met": bool(fraction >= 0.5),
+            }
+        )
+    return checks
 
 
 def order(row: dict) -> tuple[int, int]:
@@ -390,6 +453,20 @@ def markdown(payload: dict) -> str:
         lines.append(
             f"| {row['model']} | {label(row['framework'])} | {enc['images_per_second']:,.0f} "
             f"| {enc['batch_size']} | {ratio} |"
+        )
+    lines += [
+        "",
+        "## Targets (issue 3)",
+        "",
+        "Our best row per model (fp32 or bf16) at a test BCE no worse than the peer's (+0.0005).",
+        "",
+        "| model | measure | against | ours | ratio | wanted | met |",
+        "|---|---|---|---|---:|---:|---|",
+    ]
+    for check in payload.get("targets", []):
+        lines.append(
+            f"| {check['model']} | {check['kind']} | {check['peer']} | {label(check['ours'])} "
+            f"| {check['ratio']:.2f} | {check['wanted']:.2f} | {'yes' if check['met'] else 'no'} |"
         )
     lines += [
         "",

@@ -151,6 +151,8 @@ def test_train_on_a_csv_table_with_labels(tmp_path, capsys):
             "30",
             "--batch-size",
             "32",
+            "--precision",
+            "bf16",
             "-q",
             "--out",
             out,
@@ -160,6 +162,7 @@ def test_train_on_a_csv_table_with_labels(tmp_path, capsys):
     assert code == 0, stdout
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["input_shape"] == [5] and config["fitted"]["loss"] == "mse"
+    assert config["params"]["precision"] == "bf16"
     code, _, _ = run(
         [
             "encode",

@@ -207,3 +207,45 @@ def test_cosine_schedule_anneals_to_zero(digit_images):
     assert seen[0] == pytest.approx(2e-3) and len(seen) == 12
     assert all(a > b for a, b in itertools.pairwise(seen))
     assert seen[-1] < 0.05 * seen[0]
+
+
+def test_bf16_autocast_trains_as_well_as_fp32(digit_images):
+    """bf16 runs the matmuls in bfloat16 but keeps weights and losses in fp32."""
+    x = torch.from_numpy(digit_images)
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        model = _model()
+        result = _train(model, x, epochs=8, precision=precision)
+        losses[precision] = result.history[-1]["loss"]
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert losses["bf16"] < result.history[0]["loss"]
+    assert abs(losses["bf16"] - losses["fp32"]) < 0.02 * losses["fp32"]
+
+
+def test_convolutions_are_channels_last_and_compute_what_the_default_layout_does():
+    config = ModelConfig(model="conv", input_shape=(1, 8, 8), output_shape=(1, 8, 8))
+    model = build_model(config)
+    weight = model.encoder[3].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    reference = build_model(config).to(memory_format=torch.contiguous_format)
+    reference.load_state_dict(model.state_dict())
+    x = images(4)
+    assert torch.allclose(model(x)["logits"], reference(x)["logits"], atol=1e-5)
+
+
+def test_resumed_moments_take_their_parameters_layout(tmp_path):
+    """Fused Adam walks a parameter and its moments in storage order: a checkpoint's
+    (contiguous) moments must be given the parameter's channels-last layout again."""
+    from autoencoders.training.checkpoint import _match_layouts
+
+    param = nn.Parameter(torch.randn(4, 3, 2, 2).contiguous(memory_format=torch.channels_last))
+    optimizer = torch.optim.Adam([param], fused=True)
+    param.grad = torch.ones_like(param)
+    optimizer.step()
+    state = optimizer.state_dict()
+    state["state"][0]["exp_avg"] = torch.arange(48.0).reshape(4, 3, 2, 2)  # contiguous
+    optimizer.load_state_dict(state)
+    _match_layouts(optimizer)
+    moment = optimizer.state[param]["exp_avg"]
+    assert moment.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(moment, torch.arange(48.0).reshape(4, 3, 2, 2))

@@ -180,6 +180,13 @@ Examples:
     metavar="NORM",
     help="Clip the gradient norm at every step (against exploding gradients).",
 )
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16"]),
+    default="fp32",
+    show_default=True,
+    help="bf16: bfloat16 autocast, faster on CPUs with AVX512-BF16/AMX and recent GPUs.",
+)
 @click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=256, show_default=True)
 @click.option("--epochs", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
 @click.option(

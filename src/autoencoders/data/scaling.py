@@ -68,9 +68,12 @@ class MinMaxScaler(Scaler):
         self.low, self.high = float(low), float(high)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        return ((np.asarray(X, dtype=np.float32) - self.low) / (self.high - self.low)).astype(
-            np.float32, copy=False
-        )
+        X = np.asarray(X, dtype=np.float32)  # no copy of float32 data
+        if self.low == 0 and self.high == 1:
+            return X
+        scaled = np.subtract(X, np.float32(self.low), dtype=np.float32)
+        scaled /= np.float32(self.high - self.low)
+        return scaled
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         scaled = np.asarray(X, dtype=np.float32) * (self.high - self.low) + self.low

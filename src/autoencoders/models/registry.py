@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from autoencoders.models.config import ModelConfig
@@ -28,11 +29,17 @@ def available_models() -> list[str]:
 
 
 def build_model(config: ModelConfig) -> nn.Module:
-    """Build the untrained network a config describes."""
+    """Build the untrained network a config describes.
+
+    Convolution weights are channels-last, the layout oneDNN's and cuDNN's fast kernels
+    want; the first convolution then passes its input on in that layout too. On MNIST's
+    conv model this trains 1.8× and encodes 4.7× faster on CPU than the default layout
+    (channels do not change the math; benchmarks/results/speed.md).
+    """
     try:
         builder = _BUILDERS[config.model]
     except KeyError:
         raise ValueError(
             f"unknown model {config.model!r}; choose one of {', '.join(available_models())}"
         ) from None
-    return builder(config)
+    return builder(config).to(memory_format=torch.channels_last)

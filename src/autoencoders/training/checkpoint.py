@@ -87,6 +87,7 @@ class Checkpoint:
             {k.removeprefix("model/"): v for k, v in tensors.items() if k.startswith("model/")}
         )
         optimizer.load_state_dict(_optimizer_state(tensors, meta))
+        _match_layouts(optimizer)
         best = {
             k.removeprefix("best/"): v.to(device)
             for k, v in tensors.items()
@@ -123,3 +124,15 @@ def _optimizer_state(tensors: dict[str, Tensor], meta: dict) -> dict:
     for index, slots in meta["optimizer_scalars"].items():
         state.setdefault(int(index), {}).update(slots)
     return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _match_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give each loaded moment its parameter's memory layout (channels-last convolutions
+    are saved contiguous): fused Adam walks the two in storage order, so a mismatch
+    would pair each gradient with another element's moments."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            state = optimizer.state[param]
+            for name, value in state.items():
+                if torch.is_tensor(value) and value.shape == param.shape:
+                    state[name] = torch.empty_like(param).copy_(value)
