@@ -163,28 +163,41 @@ def staged_directory(
 
 
 # --------------------------------------------------------------------------- reading
-def read_config(path: str | Path) -> dict:
+def read_config(
+    path: str | Path,
+    *,
+    kind: str = "saved model",
+    estimator: str | None = None,
+    hint: str = "",
+    sections: tuple[str, ...] = ("params", "model", "scaling", "fitted"),
+    format_version: int = FORMAT_VERSION,
+) -> dict:
+    """The checked ``config.json`` of a run directory: a JSON object of a format version
+    this library reads, with every section (and, if given, the ``estimator``) expected;
+    ``hint`` follows the error of another estimator's directory."""
     path = Path(path)
     config_file = path / CONFIG
     if not path.is_dir():
-        raise ModelFileError(f"{path}: no such model directory")
+        raise ModelFileError(f"{path}: no such {kind} directory")
     try:
         config = json.loads(config_file.read_text())
     except FileNotFoundError:
-        raise ModelFileError(f"{config_file}: missing; is {path} a saved model?") from None
+        raise ModelFileError(f"{config_file}: missing; is {path} a {kind}?") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelFileError(f"{config_file}: unreadable JSON ({error})") from None
     if not isinstance(config, dict):
         raise ModelFileError(f"{config_file}: expected a JSON object")
+    if estimator is not None and config.get("estimator") != estimator:
+        raise ModelFileError(f"{config_file}: not a {kind}{hint}")
     version = config.get("format_version")
     if not isinstance(version, int):
         raise ModelFileError(f"{config_file}: missing or invalid 'format_version'")
-    if version > FORMAT_VERSION:
+    if version > format_version:
         raise ModelFileError(
             f"{config_file}: saved with format version {version}, newer than this library "
-            f"reads ({FORMAT_VERSION}); upgrade autoencoders"
+            f"reads ({format_version}); upgrade autoencoders"
         )
-    for key in ("params", "model", "scaling", "fitted"):
+    for key in sections:
         if not isinstance(config.get(key), dict):
             raise ModelFileError(f"{config_file}: missing or invalid section {key!r}")
     return config

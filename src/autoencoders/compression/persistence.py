@@ -22,6 +22,7 @@ from autoencoders.persistence import (
     METRICS,
     WEIGHTS,
     library_versions,
+    read_config,
     read_history,
     read_weights,
     write_history,
@@ -66,7 +67,14 @@ def load_codec(path: str | Path) -> ImageCodec:
     """Rebuild a fitted :class:`ImageCodec`; refuse a folder whose weights do not match."""
     path = Path(path)
     where = path / CONFIG
-    config = _read_config(path)
+    config = read_config(
+        path,
+        kind="codec run",
+        estimator=ESTIMATOR,
+        hint="; train one with `autoencoders train-codec`",
+        sections=("params", "model", "fitted"),
+        format_version=FORMAT_VERSION,
+    )
     try:
         codec = ImageCodec(**config["params"])
         codec._validate_params()
@@ -102,30 +110,6 @@ def is_codec_run(path: str | Path) -> bool:
         return json.loads((Path(path) / CONFIG).read_text()).get("estimator") == ESTIMATOR
     except (OSError, ValueError, AttributeError):
         return False
-
-
-def _read_config(path: Path) -> dict:
-    where = path / CONFIG
-    if not path.is_dir():
-        raise ModelFileError(f"{path}: no such codec run directory")
-    try:
-        config = json.loads(where.read_text())
-    except FileNotFoundError:
-        raise ModelFileError(f"{where}: missing; is {path} a codec run?") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"{where}: unreadable JSON ({error})") from None
-    if not isinstance(config, dict) or config.get("estimator") != ESTIMATOR:
-        raise ModelFileError(f"{where}: not a codec run; train one with `autoencoders train-codec`")
-    version = config.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{where}: format version {version!r} is not one this library reads "
-            f"(≤ {FORMAT_VERSION}); upgrade autoencoders"
-        )
-    for key in ("params", "model", "fitted"):
-        if not isinstance(config.get(key), dict):
-            raise ModelFileError(f"{where}: missing or invalid section {key!r}")
-    return config
 
 
 def _constriction_version() -> str:
