@@ -68,10 +68,11 @@ class MinMaxScaler(Scaler):
         self.low, self.high = float(low), float(high)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)  # no copy of float32 data
         if self.low == 0 and self.high == 1:
-            return X
-        scaled = np.subtract(X, np.float32(self.low), dtype=np.float32)
+            return np.asarray(X, dtype=np.float32)  # no copy of float32 data
+        scaled = np.array(X, dtype=np.float32)  # one copy, then scaled in place
+        if self.low:
+            scaled -= np.float32(self.low)
         scaled /= np.float32(self.high - self.low)
         return scaled
 
