@@ -24,6 +24,9 @@ import copy
 import hashlib
 import io
 import json
+import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -39,7 +42,7 @@ from autoencoders.data import load_dataset
 
 CACHE = REPO / "benchmarks" / ".cache" / "compression"
 BASE_LAMBDA = 0.03
-LAMBDAS = (0.003, 0.006, 0.012, 0.03, 0.06, 0.12, 0.25)
+LAMBDAS = (0.0003, 0.0008, 0.002, 0.006, 0.015, 0.03, 0.08, 0.2, 0.4)
 WEBP_QUALITIES = (0, 5, 10, 15, 20, 30, 40, 50, 60, 75, 90)
 JPEG_QUALITIES = (5, 10, 20, 30, 50, 75, 90)
 TARGET_RANGE = (25.0, 35.0)
@@ -167,12 +170,13 @@ def plot(results: dict, path: Path) -> None:
         lw=2,
         label="ours, one file per image (header included)",
     )
-    for k in lambdas:
+    for i, k in enumerate(lambdas):  # labels alternate below-right and above-left
         ax.annotate(
             f"λ={float(k):g}",
             (ours[k]["bytes_per_image"], ours[k]["psnr"]),
             textcoords="offset points",
-            xytext=(6, -10),
+            xytext=(6, -10) if i % 2 == 0 else (-6, 6),
+            ha="left" if i % 2 == 0 else "right",
             fontsize=8,
             color="C3",
         )
@@ -207,14 +211,14 @@ def plot(results: dict, path: Path) -> None:
             color=colour,
             label=label,
         )
-    for name, style, label in (
-        ("png", "-.", "PNG optimised"),
-        ("webp_lossless", "--", "WebP lossless"),
+    for name, style, label, height in (
+        ("png", "-.", "PNG optimised, lossless", 23.5),
+        ("webp_lossless", "--", "WebP lossless", 21),
     ):
         ax.axvline(base[name]["bytes_per_image"], color="0.4", ls=style, lw=1)
         ax.annotate(
-            f"{label} (lossless)\n{base[name]['bytes_per_image']:.0f} B",
-            (base[name]["bytes_per_image"], 21),
+            f"{label}\n{base[name]['bytes_per_image']:.0f} B",
+            (base[name]["bytes_per_image"], height),
             textcoords="offset points",
             xytext=(4, 0),
             fontsize=8,
@@ -224,13 +228,13 @@ def plot(results: dict, path: Path) -> None:
     ax.axvline(784, color="0.7", lw=1)
     ax.annotate("raw 784 B", (784, 21), textcoords="offset points", xytext=(-48, 0), fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlim(30, 1000)
+    ax.set_xlim(10, 1000)
     ax.set_ylim(20, 45)
     ax.set_xlabel("bytes per image (log scale)")
     ax.set_ylabel("PSNR (dB), mean over images")
     ax.set_title(f"MNIST test images (first {results['n_images']}): rate–distortion")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     figure.savefig(path, dpi=120)
 
 
@@ -257,16 +261,16 @@ def table(results: dict) -> str:
         "",
         "## Our codec",
         "",
-        "| λ | bytes/image (file) | bytes/image (archive) | PSNR (dB) | "
-        f"all {results['n_full']} test images: bytes / PSNR |",
-        "|---:|---:|---:|---:|---:|",
+        "| λ | bytes/image (file) | bytes/image (archive) | PSNR (dB) |"
+        + (f" all {results['n_full']} test images: bytes / PSNR |" if results["n_full"] else ""),
+        "|---:|---:|---:|---:|" + ("---:|" if results["n_full"] else ""),
     ]
     for k in sorted(ours, key=lambda k: float(k)):
         r, full = ours[k], results["ours_full"].get(k)
-        full_text = f"{full['bytes_per_image']:.1f} / {full['psnr']:.2f}" if full else "–"
+        full_text = f" {full['bytes_per_image']:.1f} / {full['psnr']:.2f} |" if full else ""
         lines.append(
             f"| {float(k):g} | {r['bytes_per_image']:.1f} | {r['archive_bytes_per_image']:.1f} "
-            f"| {r['psnr']:.2f} | {full_text} |"
+            f"| {r['psnr']:.2f} |{full_text}"
         )
     lines += [
         "",
@@ -302,12 +306,20 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def command(args) -> str:
+    """The command line that reproduces these results."""
+    line = shlex.join(["python", "benchmarks/compression.py", *sys.argv[1:]])
+    if not args.data_dir and os.environ.get("AUTOENCODERS_DATA"):
+        line = f"AUTOENCODERS_DATA={os.environ['AUTOENCODERS_DATA']} {line}"
+    return line
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="folder with mnist/ (else $AUTOENCODERS_DATA)")
     parser.add_argument("--lambdas", type=float, nargs="+", default=list(LAMBDAS))
-    parser.add_argument("--base-epochs", type=int, default=10)
-    parser.add_argument("--finetune-epochs", type=int, default=3)
+    parser.add_argument("--base-epochs", type=int, default=16)
+    parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--n-images", type=int, default=500)
     parser.add_argument("--n-full", type=int, default=10_000, help="0 skips the full test set")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
@@ -321,8 +333,7 @@ def main() -> None:
     images = test[: args.n_images]
     family = train_family(train, args)
     results = {
-        "command": "AUTOENCODERS_DATA=../shared/datasets nice -n 10 python "
-        "benchmarks/compression.py",
+        "command": command(args),
         "machine": machine(),
         "threads": args.threads,
         "n_images": len(images),
