@@ -293,16 +293,17 @@ def main() -> None:
 
     settings = {"epochs": epochs, "limit": args.limit, "seed": args.seed, "n_train": n_train}
     previous = RESULTS / "speed.json"
+    command = shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]])
+    if not args.data_dir and os.environ.get("AUTOENCODERS_DATA"):
+        command = f"AUTOENCODERS_DATA={os.environ['AUTOENCODERS_DATA']} {command}"
     if (args.only or args.frameworks) and previous.exists():  # a partial rerun updates its rows
         old = json.loads(previous.read_text())
         if old.get("settings") == settings:
             done = {(row["model"], row["framework"]) for row in rows}
             kept = [r for r in old["rows"] if (r["model"], r["framework"]) not in done]
             rows = sorted(kept + rows, key=order)
+            command = f"{old['command']}, then {command} (its rows replace the earlier ones)"
     info = machine() | {"peers": peer_versions(rows)}
-    command = shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]])
-    if not args.data_dir and os.environ.get("AUTOENCODERS_DATA"):
-        command = f"AUTOENCODERS_DATA={os.environ['AUTOENCODERS_DATA']} {command}"
     payload = {
         "command": command,
         "machine": info,
