@@ -77,6 +77,18 @@ def test_a_full_disk_fails_clearly_and_keeps_the_previous_checkpoint(
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_written_files_follow_the_umask_like_any_other_file(tmp_path):
+    from autoencoders.files import atomic_write_bytes
+
+    previous = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "a.bin", b"data")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "a.bin").read_bytes() == b"data"
+
+
 def test_an_unwritable_output_fails_before_training(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
