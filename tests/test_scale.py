@@ -165,6 +165,16 @@ def test_two_gloo_processes_train_like_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.npy", "one", "two"]
 
 
+def test_bad_input_under_nproc_is_still_one_line(tmp_path):
+    """Every process meets the bad data; only the first says so."""
+    np.save(tmp_path / "data.npy", np.full((100, 8), np.nan, np.float32))
+    done = _train_cli(tmp_path, "run", "--nproc", "2")
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("autoencoders: error: "), lines
+    assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -4,6 +4,8 @@ The CLI prints ``str(error)`` on stderr and exits with code 2; anything that is
 not an :class:`AutoencodersError` is a bug and keeps its traceback.
 """
 
+EXIT_USAGE = 2  # the exit status of a one-line error
+
 
 class AutoencodersError(Exception):
     """A problem with the user's input or environment, explained in one line."""

@@ -6,6 +6,7 @@ and exit code 2, never a traceback; only bugs keep theirs.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -13,9 +14,7 @@ import click
 from sklearn.utils._param_validation import InvalidParameterError
 
 from autoencoders import __version__
-from autoencoders.errors import AutoencodersError
-
-EXIT_USAGE = 2
+from autoencoders.errors import EXIT_USAGE, AutoencodersError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -31,8 +30,11 @@ def cli() -> None:
     """
 
 
-def fail(message: str) -> None:
-    click.echo(f"autoencoders: error: {message}", err=True)
+def fail(message: str, *, every_process: bool = False) -> None:
+    """Print the error and exit 2. Of the processes a launcher started on this machine
+    (``--nproc``), which all meet the same bad input, only the first prints it."""
+    if every_process or int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        click.echo(f"autoencoders: error: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -59,4 +61,4 @@ def _run(argv: list[str] | None) -> None:
     except KeyboardInterrupt:
         fail("interrupted")
     except MemoryError:
-        fail("out of memory; use a smaller --batch-size or --limit the data")
+        fail("out of memory; use a smaller --batch-size or --limit the data", every_process=True)

@@ -24,7 +24,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from autoencoders.errors import TrainingError
+from autoencoders.errors import EXIT_USAGE, TrainingError
 
 
 def launched() -> bool:
@@ -113,6 +113,8 @@ def launch(nproc: int, argv: Sequence[str]) -> None:
         run(args)
     except ChildFailedError as error:
         rank, failure = error.get_first_failure()
+        if failure.exitcode == EXIT_USAGE:  # the first process printed the one-line reason
+            raise SystemExit(EXIT_USAGE) from None
         raise TrainingError(
             f"training process {rank} of {nproc} failed (exit code {failure.exitcode}); "
             "its message is above"
