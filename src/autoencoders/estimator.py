@@ -341,6 +341,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                 lr_schedule=self.lr_schedule,
                 gradient_clip=self.gradient_clip,
                 precision=self.precision,
+                eval_batch_size=self._inference_batch(),
                 verbose=self.verbose,
                 callbacks=tuple(callbacks),
             ),

@@ -57,6 +57,7 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # anneals to 0 over the planned steps; or "constant"
     gradient_clip: float | None = None  # max global gradient norm, against exploding steps
     precision: str = "fp32"  # or "bf16": the forward pass under bfloat16 autocast
+    eval_batch_size: int = 1024  # batches of the validation pass, which keeps no gradients
     verbose: int = 1
     # Called as callback(row, model) after every epoch, row being that epoch's history entry.
     callbacks: tuple[Callable[[dict[str, float], nn.Module], None], ...] = ()
@@ -276,7 +277,7 @@ class Trainer:
         model.eval()
         rank, world = distributed.rank_and_world()
         rng = None if draw_seed is None else torch.Generator(x.device).manual_seed(draw_seed)
-        batch = max(self.config.batch_size, 1024)
+        batch = self.config.eval_batch_size
         first, stop = len(x) * rank // world, len(x) * (rank + 1) // world
         total = torch.zeros((), device=x.device)
         for start in range(first, stop, batch):
