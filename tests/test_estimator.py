@@ -42,6 +42,15 @@ def test_conv_code_is_flattened_and_decodable(digit_images):
     assert ae.inverse_transform(codes).shape == (5, 1, 8, 8)
 
 
+def test_bf16_inference_gives_float32_codes_close_to_fp32(digit_images):
+    ae = quick("conv", epochs=2, precision="bf16").fit(digit_images)
+    codes = ae.transform(digit_images)
+    assert codes.dtype == np.float32
+    exact = ae.set_params(precision="fp32").transform(digit_images)
+    assert not np.array_equal(codes, exact)  # bf16 really ran
+    np.testing.assert_allclose(codes, exact, atol=0.05 * np.abs(exact).max())
+
+
 def test_get_params_set_params_clone():
     ae = AutoEncoder("deep", latent_dim=16, noise="mask:0.2", epochs=3)
     params = ae.get_params()
