@@ -231,9 +231,7 @@ class Trainer:
                 xb = take(x, idx)
                 tb = xb if target is x else take(target, idx)
             inputs, tb = self._draw(xb, tb, target is x, rngs["noise"])
-            with autocast(x.device, cfg.precision):
-                outputs = model(inputs)
-            loss = self.objective(float32(outputs), tb, inputs)["loss"]
+            loss = self._loss(model, inputs, tb)
             factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
                 group["lr"] = base_lr * factor
@@ -254,6 +252,13 @@ class Trainer:
             tb = xb if same else tb
         inputs = self.corruption(xb, rng) if self.corruption is not None else xb
         return inputs, tb
+
+    def _loss(self, model: nn.Module, inputs: Tensor, target: Tensor) -> Tensor:
+        """The objective on one batch: the forward pass at the configured precision, the
+        loss in float32."""
+        with autocast(inputs.device, self.config.precision):
+            outputs = model(inputs)
+        return self.objective(float32(outputs), target, inputs)["loss"]
 
     def _diverged(self, model: nn.Module, last_good: dict, epoch: int, loss: float) -> str:
         model.load_state_dict(last_good)
@@ -285,9 +290,7 @@ class Trainer:
             xb, tb = x[start:end], target[start:end]
             if rng is not None:
                 xb, tb = self._draw(xb, tb, target is x, rng)
-            with autocast(x.device, self.config.precision):
-                outputs = model(xb)
-            total += self.objective(float32(outputs), tb, xb)["loss"].detach() * len(xb)
+            total += self._loss(model, xb, tb).detach() * len(xb)
         return (distributed.all_reduce_sum(total) / len(x)).item()
 
 
