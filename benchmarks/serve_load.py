@@ -21,7 +21,6 @@ import argparse
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from PIL import Image
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
 from autoencoders.runs import train_run
+from autoencoders.serving.background import serve_in_background
 
 CACHE = REPO / "benchmarks" / ".cache" / "serve_load"
 
@@ -45,27 +45,6 @@ def train(data: str, folder: Path) -> Path:
     test_set = load_dataset(data, "test", data_dir=folder)
     model = AutoEncoder("dense", latent_dim=32, epochs=2, batch_size=256, random_state=0)
     return train_run(model, train_set, CACHE / "run", test=test_set, overwrite=True).path
-
-
-def start_server(run: Path, folder: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "autoencoders", "serve", str(run), "--port", str(port)]
-    env = os.environ | {"AUTOENCODERS_DATA": str(folder)}
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server stopped: {server.stderr.read().decode()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.5)
-    server.terminate()
-    sys.exit("the server did not answer /health within 300 s")
 
 
 def png(image: np.ndarray) -> bytes:
@@ -164,8 +143,8 @@ def main() -> None:
     load = round(os.getloadavg()[0], 2)  # other jobs on the machine slow both sides down
     folder = data_dir(args.data_dir)
     run = train(args.data, folder)
-    server, url = start_server(run, folder)
-    try:
+    env = os.environ | {"AUTOENCODERS_DATA": str(folder)}
+    with serve_in_background(run, env=env, timeout=300) as url:
         images = load_dataset(args.data, "test", data_dir=folder, limit=16).X
         codes = AutoEncoder.load(run).transform(images[:1]).tolist()
         measured = {
@@ -182,9 +161,6 @@ def main() -> None:
             schemathesis(url, "not_a_server_error", args.examples, 300),
             schemathesis(url, "all", args.examples, 300),
         ]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     payload = {
         "machine": machine() | {"load_average_at_start": load},

@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import sync_playwright
+
+from autoencoders.serving.background import serve_in_background
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -34,24 +32,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def serve(run: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "autoencoders", "serve", str(run), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.3)
-    process.terminate()
-    raise SystemExit("the server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
@@ -60,37 +40,30 @@ def main() -> None:
     )
     args = parser.parse_args()
     chromium = os.environ.get("AUTOENCODERS_CHROMIUM") or shutil.which("chromium")
-    process, url = serve(args.run)
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1240, "height": 820})
-            page.goto(url)
-            page.wait_for_selector("body[data-state=ready]", timeout=30_000)
-            page.check("text=show the decoded manifold")
-            plane = page.locator("#plane").bounding_box()
-            for fx, fy in ((0.3, 0.65), (0.7, 0.3)):
-                page.mouse.click(
-                    plane["x"] + fx * plane["width"], plane["y"] + fy * plane["height"]
-                )
-                time.sleep(0.5)
-            if page.locator("text=Draw 8 samples").count():  # variational models
-                page.click("text=Draw 8 samples")
-                time.sleep(1)
-            data = page.evaluate("JSON.parse(document.getElementById('explorer-data').textContent)")
-            u, v = data["points"][0]
-            x0, x1, y0, y1 = data["plane"]["bounds"]
-            page.mouse.move(
-                plane["x"] + (u - x0) / (x1 - x0) * plane["width"],
-                plane["y"] + (y1 - v) / (y1 - y0) * plane["height"],
-            )
-            page.wait_for_selector("#hover-reconstruction[data-state=ready]", timeout=10_000)
+    with serve_in_background(args.run) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1240, "height": 820})
+        page.goto(url)
+        page.wait_for_selector("body[data-state=ready]", timeout=30_000)
+        page.check("text=show the decoded manifold")
+        plane = page.locator("#plane").bounding_box()
+        for fx, fy in ((0.3, 0.65), (0.7, 0.3)):
+            page.mouse.click(plane["x"] + fx * plane["width"], plane["y"] + fy * plane["height"])
             time.sleep(0.5)
-            args.output.write_bytes(page.screenshot(full_page=True))
-            browser.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        if page.locator("text=Draw 8 samples").count():  # variational models
+            page.click("text=Draw 8 samples")
+            time.sleep(1)
+        data = page.evaluate("JSON.parse(document.getElementById('explorer-data').textContent)")
+        u, v = data["points"][0]
+        x0, x1, y0, y1 = data["plane"]["bounds"]
+        page.mouse.move(
+            plane["x"] + (u - x0) / (x1 - x0) * plane["width"],
+            plane["y"] + (y1 - v) / (y1 - y0) * plane["height"],
+        )
+        page.wait_for_selector("#hover-reconstruction[data-state=ready]", timeout=10_000)
+        time.sleep(0.5)
+        args.output.write_bytes(page.screenshot(full_page=True))
+        browser.close()
     print(args.output)
 
 

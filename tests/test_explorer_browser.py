@@ -9,19 +9,15 @@ these tests fail rather than skip, so a CI step that forgot to install it cannot
 import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from autoencoders.cli import main
+from autoencoders.serving.background import serve_in_background
 from tests.test_serving import png, small_run
 
 pytestmark = pytest.mark.browser
@@ -56,28 +52,8 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(run):
     """`autoencoders serve RUN` in its own process, on a free loopback port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "autoencoders", "serve", str(run), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.poll() is not None else ""
-                pytest.fail(f"the server did not start: {output}")
-            time.sleep(0.2)
+    with serve_in_background(run, timeout=60) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

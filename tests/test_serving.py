@@ -258,3 +258,11 @@ def test_no_request_generated_from_the_schema_gets_a_5xx(vae_run, mode):
             case.call_and_validate(checks=[not_a_server_error])
 
         check()
+
+
+def test_a_background_server_that_cannot_start_says_why(tmp_path):
+    from autoencoders.serving.background import serve_in_background
+
+    starting = serve_in_background(tmp_path / "no-such-run", timeout=60)
+    with pytest.raises(RuntimeError, match=r"stopped with exit code 2: .*no-such-run"), starting:
+        pass
