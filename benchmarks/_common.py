@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
+import sys
 from pathlib import Path
 
 import torch
@@ -17,6 +19,14 @@ def data_dir(option: str | None) -> Path:
     """--data-dir, else $AUTOENCODERS_DATA, else the shared datasets beside the checkout."""
     chosen = option or os.environ.get("AUTOENCODERS_DATA") or REPO.parent / "shared/datasets"
     return Path(chosen)
+
+
+def command_line(script: str, data_dir_option: str | None) -> str:
+    """The command line of this run, with $AUTOENCODERS_DATA in front when it chose the data."""
+    line = shlex.join(["python", script, *sys.argv[1:]])
+    if not data_dir_option and os.environ.get("AUTOENCODERS_DATA"):
+        line = f"AUTOENCODERS_DATA={os.environ['AUTOENCODERS_DATA']} {line}"
+    return line
 
 
 def machine() -> dict:

@@ -24,15 +24,12 @@ import copy
 import hashlib
 import io
 import json
-import os
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from _common import REPO, RESULTS, data_dir, machine, write_results
+from _common import REPO, RESULTS, command_line, data_dir, machine, write_results
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -306,14 +303,6 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def command(args) -> str:
-    """The command line that reproduces these results."""
-    line = shlex.join(["python", "benchmarks/compression.py", *sys.argv[1:]])
-    if not args.data_dir and os.environ.get("AUTOENCODERS_DATA"):
-        line = f"AUTOENCODERS_DATA={os.environ['AUTOENCODERS_DATA']} {line}"
-    return line
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="folder with mnist/ (else $AUTOENCODERS_DATA)")
@@ -333,7 +322,7 @@ def main() -> None:
     images = test[: args.n_images]
     family = train_family(train, args)
     results = {
-        "command": command(args),
+        "command": command_line("benchmarks/compression.py", args.data_dir),
         "machine": machine(),
         "threads": args.threads,
         "n_images": len(images),

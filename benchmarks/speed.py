@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 import torch
-from _common import REPO, RESULTS, data_dir, machine, write_results
+from _common import REPO, RESULTS, command_line, data_dir, machine, write_results
 
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
@@ -293,9 +293,7 @@ def main() -> None:
 
     settings = {"epochs": epochs, "limit": args.limit, "seed": args.seed, "n_train": n_train}
     previous = RESULTS / "speed.json"
-    command = shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]])
-    if not args.data_dir and os.environ.get("AUTOENCODERS_DATA"):
-        command = f"AUTOENCODERS_DATA={os.environ['AUTOENCODERS_DATA']} {command}"
+    command = command_line("benchmarks/speed.py", args.data_dir)
     if (args.only or args.frameworks) and previous.exists():  # a partial rerun updates its rows
         old = json.loads(previous.read_text())
         if old.get("settings") == settings:
