@@ -6,7 +6,10 @@ the 10 000 test images in 2-D; score the 5-NN accuracy of the test embedding (a 
 classifier fitted on the training embedding) and its trustworthiness (scikit-learn,
 k = 5, on a 10 000-point sample: the whole test set). Usage::
 
-    AUTOENCODERS_DATA=../shared/datasets python benchmarks/embedding.py [--epochs 30]
+    AUTOENCODERS_DATA=../shared/datasets python benchmarks/embedding.py [--only "UMAP AE"]
+
+Each model trains for its own number of epochs (listed in its row); ``--only`` reruns
+some rows and keeps the others of the last results.
 
 Results: benchmarks/results/embedding.{json,md,png}.
 """
@@ -14,9 +17,11 @@ Results: benchmarks/results/embedding.{json,md,png}.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
-from _common import RESULTS, data_dir, machine, write_results
+import numpy as np
+from _common import RESULTS, command_line, data_dir, machine, write_results
 
 from autoencoders import AutoEncoder
 from autoencoders.applications.embedding import embedding_scores, pca_embedding
@@ -34,24 +39,41 @@ ANCHORS = {  # Sainburg et al. (2021), MNIST, 2-D: 5-NN accuracy, trustworthines
 TARGET = 0.90
 
 
-def models(epochs: int, seed: int) -> dict[str, tuple[str, AutoEncoder]]:
-    common = {"latent_dim": 2, "epochs": epochs, "random_state": seed}
+def models(seed: int) -> dict[str, tuple[str, AutoEncoder]]:
+    common = {"latent_dim": 2, "random_state": seed}
     return {
         "deep AE": (
-            "deep 784-512-256-2 (linear code), BCE",
-            AutoEncoder("deep", hidden=(512, 256), **common),
+            "deep 784-512-256-2 (linear code), BCE, 20 epochs",
+            AutoEncoder("deep", hidden=(512, 256), epochs=20, **common),
         ),
-        "VAE": ("VAE 784-512-256-2, Bernoulli decoder", AutoEncoder("vae", **common)),
+        "VAE": (
+            "VAE 784-512-256-2, Bernoulli decoder, 20 epochs",
+            AutoEncoder("vae", epochs=20, **common),
+        ),
+        "UMAP AE": (
+            "deep 784-256-256-2, BCE + neighbour term (parametric UMAP, weight 10), "
+            "150 epochs of batch 1024 at lr 1e-2",
+            AutoEncoder(
+                "deep",
+                hidden=(256, 256),
+                neighbors=10.0,
+                epochs=150,
+                batch_size=1024,
+                learning_rate=1e-2,
+                **common,
+            ),
+        ),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="folder with mnist/ (else $AUTOENCODERS_DATA)")
-    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="*", help="run only these models (and PCA)")
     args = parser.parse_args()
+    previous = RESULTS / "embedding.json"
+    kept = json.loads(previous.read_text())["rows"] if args.only and previous.exists() else {}
     folder = data_dir(args.data_dir)
     train = load_dataset("mnist", "train", data_dir=folder)
     test = load_dataset("mnist", "test", data_dir=folder)
@@ -61,8 +83,11 @@ def main() -> None:
     rows["PCA"] = {"description": "PCA, 2 components", "fit_seconds": time.perf_counter() - started}
     rows["PCA"] |= embedding_scores(pca_train, train.y, pca_test, test.y, data=test.X)
     planes["PCA"] = pca_test
-    for name, (description, model) in models(args.epochs, args.seed).items():
+    for name, (description, model) in models(args.seed).items():
         if args.only and name not in args.only:
+            codes = RESULTS / f"embedding-{slug(name)}.npy"
+            if name in kept and codes.exists():
+                rows[name], planes[name] = kept[name], np.load(codes)
             continue
         print(f"== {name}: {description}", flush=True)
         started = time.perf_counter()
@@ -72,11 +97,12 @@ def main() -> None:
         scores = embedding_scores(model.transform(train.X), train.y, codes, test.y, data=test.X)
         rows[name] = {"description": description, "fit_seconds": seconds} | scores
         planes[name] = codes
+        np.save(RESULTS / f"embedding-{slug(name)}.npy", codes.astype(np.float32))
         print(rows[name], flush=True)
     embedding_scatter(planes, test.y, RESULTS / "embedding.png", title="MNIST test set in 2-D")
     payload = {
         "machine": machine(),
-        "epochs": args.epochs,
+        "command": command_line("benchmarks/embedding.py", args.data_dir),
         "seed": args.seed,
         "rows": rows,
         "anchors": ANCHORS,
@@ -85,14 +111,17 @@ def main() -> None:
     write_results("embedding", payload, markdown(payload))
 
 
+def slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
 def markdown(payload: dict) -> str:
     info = payload["machine"]
     lines = [
         "# 2-D embeddings of MNIST",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}. Command: "
-        "`AUTOENCODERS_DATA=../shared/datasets python benchmarks/embedding.py "
-        f"--epochs {payload['epochs']}`.",
+        f"`{payload['command']}`.",
         "",
         "Fit on the 60 000 training images, embed the 10 000 test images in 2-D. 5-NN "
         "accuracy: a kNN classifier fitted on the training embedding, scored on the test "

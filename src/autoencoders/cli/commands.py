@@ -159,6 +159,13 @@ Examples:
     help="Weight of the contractive penalty ‖∂h/∂x‖² [default for --model contractive: 1e-4].",
 )
 @click.option(
+    "--neighbors",
+    type=click.FloatRange(0, min_open=True),
+    metavar="WEIGHT",
+    help="Weight of a term that keeps the data's 15 nearest neighbours near in the code "
+    "(parametric UMAP): for 2-D maps, e.g. --latent-dim 2 --neighbors 1.",
+)
+@click.option(
     "--optimizer", type=click.Choice(["adam", "adadelta", "sgd"]), default="adam", show_default=True
 )
 @click.option(

@@ -2,6 +2,7 @@
 
 from autoencoders.training.checkpoint import Checkpoint, TrainState
 from autoencoders.training.corruption import Corruption
+from autoencoders.training.neighbors import NeighborEmbedding, NeighborGraph
 from autoencoders.training.objectives import (
     ContractivePenalty,
     KLSparsity,
@@ -18,6 +19,8 @@ __all__ = [
     "Corruption",
     "KLSparsity",
     "L1Sparsity",
+    "NeighborEmbedding",
+    "NeighborGraph",
     "Objective",
     "ReconstructionLoss",
     "TrainConfig",

@@ -85,6 +85,11 @@ def replicate(model: nn.Module) -> nn.Module:
     return DistributedDataParallel(model)
 
 
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model itself, out of its :func:`replicate` wrapper if it has one."""
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
 def all_reduce_sum(tensor: Tensor) -> Tensor:
     """Sum ``tensor`` over the ranks, in place (a no-op in a single process)."""
     if rank_and_world()[1] > 1:

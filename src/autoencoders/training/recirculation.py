@@ -40,13 +40,14 @@ class RecirculationTrainer:
         *,
         corruption: object | None = None,
         resample: object | None = None,
+        neighbors: object | None = None,
         seed: int = 0,
         regression: float = REGRESSION,
     ) -> None:
-        if corruption is not None or resample is not None:
+        if corruption is not None or resample is not None or neighbors is not None:
             raise ParameterError(
                 "trainer='recirculation' learns to reconstruct the inputs as given; "
-                "drop the noise and binarize"
+                "drop the noise, binarize and neighbors"
             )
         self.config = config
         self.objective = objective

@@ -31,6 +31,7 @@ from autoencoders.training.corruption import Corruption
 
 if TYPE_CHECKING:
     from autoencoders.data.streaming import ScaledArray
+    from autoencoders.training.neighbors import NeighborEmbedding
 
     Samples = Tensor | ScaledArray
 
@@ -115,12 +116,16 @@ class Trainer:
         *,
         corruption: Corruption | None = None,
         resample: Callable[[Tensor, torch.Generator], Tensor] | None = None,
+        neighbors: NeighborEmbedding | None = None,
         seed: int = 0,
     ) -> None:
         self.config = config
         self.objective = objective
         self.corruption = corruption
         self.resample = resample
+        # A term on pairs of training samples (a batch's and their drawn neighbours), so
+        # the trainer's to add: a batch's objective sees only the batch.
+        self.neighbors = neighbors
         self.seed = seed
 
     def fit(
@@ -226,12 +231,16 @@ class Trainer:
         for i, start in enumerate(range(0, count, batch)):
             if order is None:
                 xb, tb = x[start : start + batch], target[start : start + batch]
+                idx = torch.arange(start, start + len(xb), device=x.device)
             else:
                 idx = order[start : start + batch]
                 xb = take(x, idx)
                 tb = xb if target is x else take(target, idx)
+            neighbors = None
+            if self.neighbors is not None:
+                neighbors = take(x, self.neighbors.graph.sample(idx, rngs["noise"]))
             inputs, tb = self._draw(xb, tb, target is x, rngs["noise"])
-            loss = self._loss(model, inputs, tb)
+            loss = self._loss(model, inputs, tb, neighbors)
             factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
                 group["lr"] = base_lr * factor
@@ -253,12 +262,20 @@ class Trainer:
         inputs = self.corruption(xb, rng) if self.corruption is not None else xb
         return inputs, tb
 
-    def _loss(self, model: nn.Module, inputs: Tensor, target: Tensor) -> Tensor:
+    def _loss(
+        self, model: nn.Module, inputs: Tensor, target: Tensor, neighbors: Tensor | None = None
+    ) -> Tensor:
         """The objective on one batch: the forward pass at the configured precision, the
-        loss in float32."""
+        loss in float32; with ``neighbors`` (one drawn per sample), the neighbour term."""
         with autocast(inputs.device, self.config.precision):
             outputs = model(inputs)
-        return self.objective(float32(outputs), target, inputs)["loss"]
+            if neighbors is not None:
+                neighbor_code = distributed.unwrap(model).encoder(neighbors)
+        outputs = float32(outputs)
+        loss = self.objective(outputs, target, inputs)["loss"]
+        if neighbors is not None:
+            loss = loss + self.neighbors(outputs["code"], neighbor_code.float())
+        return loss
 
     def _diverged(self, model: nn.Module, last_good: dict, epoch: int, loss: float) -> str:
         model.load_state_dict(last_good)
