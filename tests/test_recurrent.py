@@ -53,8 +53,8 @@ def test_finds_anomalies_in_sine_waves(sines, cell):
         epochs=60,  # 30 gave AUC 0.93–0.975 depending on the tests run before (float order)
         batch_size=64,
         learning_rate=1e-2,
-        # Unclipped, 2 of 7 runs here ended at AUC 0.78 (a stalled LSTM; float order varies); clipped,
-        # seeds 0-3 end at loss 0.014-0.019 and AUC 0.998-0.999.
+        # Unclipped, 2 of 7 runs here ended at AUC 0.78 (a stalled LSTM; float order
+        # varies); clipped, seeds 0-3 end at loss 0.014-0.019 and AUC 0.998-0.999.
         gradient_clip=1.0,
         random_state=0,
     )
