@@ -739,7 +739,10 @@ def _new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Mod
             f"the model would have {n_parameters:,} parameters, more than {MAX_PARAMETERS:,}; "
             "lower latent_dim, hidden or filters"
         )
-    with torch.random.fork_rng(devices=[]):  # PyTorch's default init would touch the global RNG
+    # PyTorch's default init draws from the global generator: seeded here (recurrent layers
+    # keep that init), and restored after, so the caller's stream is untouched.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
         module = build_model(config)
     rng = torch.Generator().manual_seed(seed)
     glorot_init_(module, rng)
