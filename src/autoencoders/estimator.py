@@ -419,8 +419,6 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                 "neighbors needs the training data in memory (its neighbour graph compares "
                 "every pair of samples); load the array without mmap_mode"
             )
-        if len(x) < 2:
-            raise DataError("neighbors needs at least two training samples")
         return NeighborEmbedding(NeighborGraph.build(x, seed=seed), self.neighbors)
 
     def _fit_scaler(self, X: np.ndarray) -> Scaler:
@@ -741,8 +739,7 @@ def _new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Mod
         )
     # PyTorch's default init draws from the global generator: seeded here (recurrent layers
     # keep that init), and restored after, so the caller's stream is untouched.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed, 0, torch.device("cpu")):
         module = build_model(config)
     rng = torch.Generator().manual_seed(seed)
     glorot_init_(module, rng)

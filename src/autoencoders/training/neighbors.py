@@ -22,6 +22,9 @@ import scipy.sparse
 import torch
 from torch import Tensor, nn
 
+from autoencoders.errors import DataError
+from autoencoders.training.trainer import seeded_global_rng
+
 N_NEIGHBORS = 15  # UMAP's default
 SEARCH_DIM = 64  # wider data is projected on its top principal components for the search
 SEARCH_ROWS = 256  # queries per block of the exhaustive search: a 256 × n distance block
@@ -43,7 +46,7 @@ class NeighborGraph:
         n = len(x)
         k = min(n_neighbors, n - 1)
         if k < 1:
-            raise ValueError("a neighbourhood graph needs at least two samples")
+            raise DataError("neighbors needs at least two training samples")
         distances, neighbors = nearest_neighbors(search_space(x, seed), k)
         weights = fuzzy_weights(distances, k)
         rows = np.repeat(np.arange(n), k)
@@ -108,8 +111,7 @@ def search_space(x: Tensor, seed: int) -> Tensor:
     flat = x.reshape(len(x), -1).float()
     if flat.shape[1] <= SEARCH_DIM or len(flat) <= SEARCH_DIM:
         return flat
-    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed, 0, x.device):  # pca_lowrank draws from the global generator
         _, _, components = torch.pca_lowrank(flat, q=SEARCH_DIM, center=True)
     return (flat - flat.mean(0)) @ components
 
