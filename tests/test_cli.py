@@ -153,6 +153,7 @@ def test_train_on_a_csv_table_with_labels(tmp_path, capsys):
             "32",
             "--precision",
             "bf16",
+            "--compile",
             "-q",
             "--out",
             out,
@@ -162,7 +163,7 @@ def test_train_on_a_csv_table_with_labels(tmp_path, capsys):
     assert code == 0, stdout
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["input_shape"] == [5] and config["fitted"]["loss"] == "mse"
-    assert config["params"]["precision"] == "bf16"
+    assert config["params"]["precision"] == "bf16" and config["params"]["compile"] is True
     code, _, _ = run(
         [
             "encode",

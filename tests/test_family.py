@@ -171,7 +171,12 @@ def test_recirculation_lowers_the_error_without_backpropagation(digits):
 
 @pytest.mark.parametrize(
     "params",
-    [{"hidden": (32,)}, {"activation": "relu"}, {"activation": "sigmoid", "noise": "mask:0.1"}],
+    [
+        {"hidden": (32,)},
+        {"activation": "relu"},
+        {"activation": "sigmoid", "noise": "mask:0.1"},
+        {"activation": "sigmoid", "compile": True},
+    ],
 )
 def test_recirculation_refuses_other_networks(params, digits):
     with pytest.raises(ParameterError):

@@ -249,3 +249,29 @@ def test_resumed_moments_take_their_parameters_layout(tmp_path):
     moment = optimizer.state[param]["exp_avg"]
     assert moment.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(moment, torch.arange(48.0).reshape(4, 3, 2, 2))
+
+
+def test_compiled_steps_train_as_the_eager_ones_do(digit_images):
+    """compile=True changes how the step runs (generated kernels), not what it computes."""
+    x = torch.from_numpy(digit_images)
+    eager, compiled = _model(), _model()
+    expected = _train(eager, x, epochs=3).history
+    got = _train(compiled, x, epochs=3, compile=True).history
+    for a, b in zip(expected, got, strict=True):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-4)
+    for p, q in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert torch.allclose(p, q, atol=1e-4)
+
+
+def test_a_failing_compiler_backend_is_one_clear_error(monkeypatch, digit_images):
+    def compile_without_backend(function):
+        def call(*args):
+            raise torch._dynamo.exc.BackendCompilerFailed(
+                function, RuntimeError("no C++ compiler found"), None
+            )
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", compile_without_backend)
+    with pytest.raises(TrainingError, match=r"^torch.compile failed .*no C\+\+ compiler"):
+        _train(_model(), torch.from_numpy(digit_images), epochs=1, compile=True)

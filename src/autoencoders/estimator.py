@@ -143,6 +143,10 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         ``bf16`` runs the forward pass (training and inference) under bfloat16 autocast:
         faster where the hardware multiplies bf16 natively (AVX512-BF16 or AMX CPUs,
         Ampere and later GPUs), slower where it does not; weights and losses stay fp32.
+    compile : bool
+        ``torch.compile`` the training step's forward pass and loss: fused kernels make
+        steps faster (dense MNIST: benchmarks/results/speed.md) after a compilation of
+        several seconds at the first step; on CPU it needs a C++ compiler.
     trainer : {"backprop", "recirculation"}
         ``recirculation`` trains a dense, one-layer, sigmoid autoencoder without
         back-propagation (Hinton & McClelland, 1988), for comparison and teaching.
@@ -190,6 +194,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         "lr_schedule": [StrOptions({"constant", "cosine"})],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
         "precision": [StrOptions(set(PRECISIONS))],
+        "compile": ["boolean"],
         "trainer": [StrOptions({"backprop", "recirculation"})],
         "shuffle": ["boolean"],
         "scaling": [StrOptions({"auto", "minmax", "standard", "none"})],
@@ -225,6 +230,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         lr_schedule: str = "cosine",
         gradient_clip: float | None = None,
         precision: str = "fp32",
+        compile: bool = False,
         trainer: str = "backprop",
         shuffle: bool = True,
         scaling: str = "auto",
@@ -256,6 +262,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.lr_schedule = lr_schedule
         self.gradient_clip = gradient_clip
         self.precision = precision
+        self.compile = compile
         self.trainer = trainer
         self.shuffle = shuffle
         self.scaling = scaling
@@ -352,6 +359,7 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
                 lr_schedule=self.lr_schedule,
                 gradient_clip=self.gradient_clip,
                 precision=self.precision,
+                compile=self.compile,
                 eval_batch_size=self._inference_batch(),
                 verbose=self.verbose,
                 callbacks=tuple(callbacks),
@@ -373,7 +381,9 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
 
     def _fingerprint(self, X: np.ndarray, target: np.ndarray, seed: int) -> str:
         """What a checkpoint must match to be resumed: the settings and (a sample of) the data."""
-        params = {k: v for k, v in self.get_params().items() if k not in ("verbose", "device")}
+        # How the steps run (device, compilation, progress) is not what they compute.
+        ignored = ("verbose", "device", "compile")
+        params = {k: v for k, v in self.get_params().items() if k not in ignored}
         digest = hashlib.sha256(json.dumps([params, seed], sort_keys=True, default=str).encode())
         for array in (X, target):
             digest.update(str((array.shape, array.dtype)).encode())

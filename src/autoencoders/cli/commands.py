@@ -194,6 +194,12 @@ Examples:
     show_default=True,
     help="bf16: bfloat16 autocast, faster on CPUs with AVX512-BF16/AMX and recent GPUs.",
 )
+@click.option(
+    "--compile",
+    is_flag=True,
+    help="torch.compile the training step: faster steps after seconds of compiling "
+    "(on CPU a C++ compiler is needed).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=256, show_default=True)
 @click.option("--epochs", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
 @click.option(

@@ -49,6 +49,10 @@ class RecirculationTrainer:
                 "trainer='recirculation' learns to reconstruct the inputs as given; "
                 "drop the noise, binarize and neighbors"
             )
+        if config.compile:
+            raise ParameterError(
+                "trainer='recirculation' has no backward pass to compile; drop compile"
+            )
         self.config = config
         self.objective = objective
         self.seed = seed

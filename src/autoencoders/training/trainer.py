@@ -58,6 +58,7 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # anneals to 0 over the planned steps; or "constant"
     gradient_clip: float | None = None  # max global gradient norm, against exploding steps
     precision: str = "fp32"  # or "bf16": the forward pass under bfloat16 autocast
+    compile: bool = False  # torch.compile the training step's forward pass and loss
     eval_batch_size: int = 1024  # batches of the validation pass, which keeps no gradients
     verbose: int = 1
     # Called as callback(row, model) after every epoch, row being that epoch's history entry.
@@ -127,6 +128,9 @@ class Trainer:
         # the trainer's to add: a batch's objective sees only the batch.
         self.neighbors = neighbors
         self.seed = seed
+        # Fuses the step's elementwise work (activations, the loss) into generated kernels;
+        # compiled lazily, at the first step. Validation passes stay eager.
+        self._step_loss = compiled(self._loss) if config.compile else self._loss
 
     def fit(
         self,
@@ -240,7 +244,7 @@ class Trainer:
             if self.neighbors is not None:
                 neighbors = take(x, self.neighbors.graph.sample(idx, rngs["noise"]))
             inputs, tb = self._draw(xb, tb, target is x, rngs["noise"])
-            loss = self._loss(model, inputs, tb, neighbors)
+            loss = self._step_loss(model, inputs, tb, neighbors)
             factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
                 group["lr"] = base_lr * factor
@@ -312,6 +316,26 @@ class Trainer:
 
 
 PRECISIONS = ("fp32", "bf16")
+
+
+def compiled(function: Callable) -> Callable:
+    """``torch.compile(function)``, whose backend failing (no C++ compiler for the CPU
+    kernels, say) is a one-line TrainingError rather than pages of compiler output."""
+    optimized = torch.compile(function)
+
+    def call(*args):
+        try:
+            return optimized(*args)
+        except torch._dynamo.exc.BackendCompilerFailed as error:
+            inner = error.inner_exception
+            first_line = next(iter(str(inner).strip().splitlines()), "")
+            reason = f"{type(inner).__name__}: {first_line}"
+            raise TrainingError(
+                f"torch.compile failed ({reason}); train without it (drop --compile, or "
+                "compile=False) or install what the backend needs (a C++ compiler on CPU)"
+            ) from None
+
+    return call
 
 
 def autocast(device: torch.device, precision: str) -> torch.autocast:
