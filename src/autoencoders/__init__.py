@@ -3,8 +3,8 @@
 >>> from autoencoders import AutoEncoder
 >>> from autoencoders.data import load_dataset
 >>> digits = load_dataset("digits")
->>> ae = AutoEncoder("conv", epochs=2, random_state=0).fit(digits.X)
->>> codes = ae.transform(digits.X)          # the encoder on its own
+>>> ae = AutoEncoder("conv", latent_dim=16, epochs=2, random_state=0).fit(digits.X)
+>>> codes = ae.transform(digits.X)          # the encoder on its own: (1437, 16)
 >>> images = ae.inverse_transform(codes)    # the decoder on its own
 """
 

@@ -5,7 +5,7 @@
 >>> digits = load_dataset("digits", "train").X                # (n, 1, 8, 8) in [0, 1]
 >>> codec = ImageCodec(lmbda=0.05, epochs=1, random_state=0).fit(digits)
 >>> data = codec.encode_bytes(digits[:1])                       # one small file's bytes
->>> (codec.decode_bytes(data) == codec.reconstruct(digits[:1])).all()
+>>> bool((codec.decode_bytes(data) == codec.reconstruct(digits[:1])).all())
 True
 """
 
