@@ -136,6 +136,17 @@ def test_fits_are_reproducible_and_losses_train(digits):
     assert fits[3].module_.log_scale.abs().sum() > 0  # the Gaussian σ was learned
 
 
+def test_compiled_vae_draws_what_the_eager_one_does(digits):
+    """The reparameterised draw traces with a symbolic batch size: batches of 100 leave a
+    smaller last one, which makes torch.compile generalise the batch dimension."""
+    X = digits[0].X
+    settings = {"latent_dim": 4, "iwae_samples": 2, "epochs": 2, "batch_size": 100}
+    eager = AutoEncoder("vae", random_state=0, **settings).fit(X)
+    compiled = AutoEncoder("vae", random_state=0, compile=True, **settings).fit(X)
+    for a, b in zip(eager.history_, compiled.history_, strict=True):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-4)
+
+
 def test_conv_vae_on_images(digit_images):
     images = digit_images.reshape(-1, 1, 8, 8)
     vae = AutoEncoder("conv-vae", latent_dim=3, filters=(8, 8), epochs=2, random_state=0).fit(

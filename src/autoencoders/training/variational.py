@@ -73,9 +73,9 @@ def log_weights(
 ) -> tuple[Tensor, Tensor]:
     """log p(x|h_i) and log p(h_i) − log q(h_i|x) for ``samples`` draws h_i ~ q: (k, B) each."""
     std = torch.exp(0.5 * log_var)
-    eps = torch.randn(
-        (samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype
-    )
+    # new_empty().normal_() draws what torch.randn does, and torch.compile can trace it
+    # with a symbolic batch size (the last, smaller batch), which randn's size cannot be.
+    eps = mean.new_empty((samples, *mean.shape)).normal_(generator=generator)
     h = mean + std * eps
     logits = model.decoder.logits(h.flatten(0, 1)).unflatten(0, (samples, len(mean)))
     log_px = log_likelihood(kind, model, logits, target)
