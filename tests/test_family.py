@@ -15,7 +15,7 @@ from autoencoders.errors import ParameterError
 from autoencoders.estimator import OvercompleteWarning
 from autoencoders.theory import curve_vs_pca, linear_autoencoder_vs_pca
 from autoencoders.training import ContractivePenalty
-from tests.test_cli import run
+from tests.test_cli import assert_one_line_error, run
 
 
 def flat(images):
@@ -187,3 +187,17 @@ def test_recirculation_refuses_other_networks(params, digits):
             epochs=1,
             **({"activation": "sigmoid"} | params),
         ).fit(digits[0].X)
+
+
+def test_recirculation_from_the_command_line(tmp_path, capsys):
+    common = ["train", "digits", "--latent-dim", "16", "--activation", "sigmoid", "-q"]
+    common += ["--trainer", "recirculation", "--epochs", "10", "--batch-size", "32"]
+    code, _, err = run([*common, "--out", tmp_path / "run"], capsys)
+    assert code == 0, err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["params"]["trainer"] == "recirculation"
+    history = np.loadtxt(tmp_path / "run" / "history.csv", delimiter=",", skiprows=1)
+    assert history[-1, 1] < 0.8 * history[0, 1]  # the loss column fell
+
+    code, _, err = run([*common, "--compile", "--out", tmp_path / "again"], capsys)
+    assert_one_line_error(code, err, "recirculation", "compile")

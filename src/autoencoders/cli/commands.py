@@ -169,6 +169,14 @@ Examples:
     "--optimizer", type=click.Choice(["adam", "adadelta", "sgd"]), default="adam", show_default=True
 )
 @click.option(
+    "--trainer",
+    type=click.Choice(["backprop", "recirculation"]),
+    default="backprop",
+    show_default=True,
+    help="recirculation: Hinton & McClelland's (1988) learning without back-propagation, "
+    "for a dense model with one sigmoid code layer (--activation sigmoid).",
+)
+@click.option(
     "--lr",
     "learning_rate",
     type=click.FloatRange(0, 10, min_open=True),
