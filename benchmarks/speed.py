@@ -415,8 +415,9 @@ def merged_peaks(rows: list[dict]) -> str:
     if len(peaks) < 2:
         return ""
     return (
-        f" The rows come from several runs: each row's % of the fp32 peak is against the peak "
-        f"its own run measured ({min(peaks)}–{max(peaks)} GFLOP/s)."
+        " The rows come from several runs (the peaks above are the latest run's): each row's "
+        f"% of the fp32 peak is against the peak its own run measured ({min(peaks)}–"
+        f"{max(peaks)} GFLOP/s)."
     )
 
 
