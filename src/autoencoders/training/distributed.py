@@ -97,6 +97,16 @@ def all_reduce_sum(tensor: Tensor) -> Tensor:
     return tensor
 
 
+def all_gather(tensor: Tensor) -> list[Tensor]:
+    """Every rank's ``tensor`` (the same shape on each), in rank order; ``[tensor]`` alone."""
+    world = rank_and_world()[1]
+    if world == 1:
+        return [tensor]
+    parts = [torch.empty_like(tensor) for _ in range(world)]
+    dist.all_gather(parts, tensor)
+    return parts
+
+
 def launch(nproc: int, argv: Sequence[str]) -> None:
     """Run ``python -m autoencoders ARGV`` in ``nproc`` processes on this machine and wait.
 

@@ -164,10 +164,12 @@ class Trainer:
         state = TrainState()
         if checkpoint is not None and checkpoint.exists():
             state = checkpoint.restore(model, optimizer)
-            # Only rank 0's noise stream is saved; the other ranks start theirs afresh.
-            restored = rngs if rank == 0 else {"shuffle": rngs["shuffle"]}
-            for name, rng in restored.items():
-                rng.set_state(state.rng_states[name])
+            rngs["shuffle"].set_state(state.rng_states["shuffle"])
+            # Each rank's noise stream goes on where it stopped (a checkpoint of a run with
+            # fewer processes has none for this rank: it starts afresh).
+            noise = state.rng_states.get(noise_stream(rank))
+            if noise is not None:
+                rngs["noise"].set_state(noise)
         main = rank == 0
         net = distributed.replicate(model) if world > 1 else model
         steps = math.ceil(len(x) / cfg.batch_size)
@@ -198,8 +200,12 @@ class Trainer:
                     for callback in cfg.callbacks if main else ():
                         callback(row, model)
                     self._early_stopping(model, state, last_good)
+                # Every rank takes part, whether or not it holds the checkpoint (rank 0 does).
+                streams = distributed.all_gather(rngs["noise"].get_state().to(device))
                 if checkpoint is not None and main:
-                    state.rng_states = {name: rng.get_state() for name, rng in rngs.items()}
+                    state.rng_states = {"shuffle": rngs["shuffle"].get_state()} | {
+                        noise_stream(r): stream.cpu() for r, stream in enumerate(streams)
+                    }
                     checkpoint.save(model, optimizer, state)
         finally:
             progress.close()
@@ -316,6 +322,11 @@ class Trainer:
 
 
 PRECISIONS = ("fp32", "bf16")
+
+
+def noise_stream(rank: int) -> str:
+    """The checkpoint's name for a rank's noise generator (rank 0's keeps the old name)."""
+    return "noise" if rank == 0 else f"noise.rank{rank}"
 
 
 def compiled(function: Callable) -> Callable:
