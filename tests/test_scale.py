@@ -198,8 +198,8 @@ import torch.distributed as dist
 from autoencoders.models import ModelConfig, build_model, glorot_init_
 from autoencoders.training import Corruption, Objective, ReconstructionLoss, TrainConfig, Trainer
 from autoencoders.training.checkpoint import Checkpoint
+from autoencoders.training.distributed import process_group
 
-dist.init_process_group("gloo")
 x = torch.rand(256, 16, generator=torch.Generator().manual_seed(0))
 
 
@@ -213,15 +213,15 @@ def fit(epochs, checkpoint=None):
     return model
 
 
-checkpoint = Checkpoint(sys.argv[1], "fingerprint")
-fit(1, checkpoint)  # "interrupted" after its first epoch: the checkpoint holds epoch 1
-dist.barrier()  # rank 0 has written it
-resumed = fit(3, checkpoint)  # takes it up: epochs 2 and 3
-straight = fit(3)
-if dist.get_rank() == 1:  # rank 1's noise stream is the one a resume used to restart
-    same = all(torch.equal(a, b) for a, b in zip(resumed.parameters(), straight.parameters()))
-    print("identical" if same else "different")
-dist.destroy_process_group()
+with process_group("cpu"):  # joins and leaves the group as `autoencoders train` does
+    checkpoint = Checkpoint(sys.argv[1], "fingerprint")
+    fit(1, checkpoint)  # "interrupted" after its first epoch: the checkpoint holds epoch 1
+    dist.barrier()  # rank 0 has written it
+    resumed = fit(3, checkpoint)  # takes it up: epochs 2 and 3
+    straight = fit(3)
+    if dist.get_rank() == 1:  # rank 1's noise stream is the one a resume used to restart
+        same = all(torch.equal(a, b) for a, b in zip(resumed.parameters(), straight.parameters()))
+        print("identical" if same else "different")
 """
 
 

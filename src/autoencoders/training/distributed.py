@@ -14,6 +14,7 @@ A launcher starts the ranks and tells each who it is (``RANK``, ``WORLD_SIZE``,
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import os
@@ -62,6 +63,10 @@ def process_group(device: str) -> Iterator[None]:
         yield
         dist.barrier()  # rank 0 writes the run after training: leave together
     finally:
+        # A DDP wrapper that outlives the group (unreachable, but in a reference cycle)
+        # aborts the process at exit now and then ("terminate called without an active
+        # exception"): collect it while the group still exists.
+        gc.collect()
         dist.destroy_process_group()
 
 
