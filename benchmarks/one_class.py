@@ -19,11 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 
 import numpy as np
-from _common import RESULTS, data_dir, machine, write_results
+from _common import RESULTS, command_line, data_dir, machine, write_results
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import roc_auc_score
 
@@ -119,7 +118,7 @@ def main() -> None:
     if args.only and previous.exists():  # a partial rerun updates its rows, keeps the others
         rows = json.loads(previous.read_text())["rows"] | rows
         rows = {name: rows[name] for name in variants(args.seed) if name in rows}
-    command = " ".join(["python benchmarks/one_class.py", *sys.argv[1:]])
+    command = command_line("benchmarks/one_class.py", args.data_dir)
     payload = {
         "machine": machine(),
         "command": command,
@@ -146,7 +145,7 @@ def markdown(payload: dict) -> str:
         "# One-class MNIST",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}. "
-        f"Command: `AUTOENCODERS_DATA=../shared/datasets {payload['command']}`.",
+        f"Command: `{payload['command']}`.",
         "",
         "For each digit k: fit on the ~6 000 training images of k only, score all 10 000 test "
         "images, ROC-AUC (%) with k as normal; one setting for all ten digits, seed "

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import data_dir, machine, write_results
+from _common import command_line, data_dir, machine, write_results
 
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
@@ -84,7 +84,7 @@ def main() -> None:
         "machine": machine(),
         "load_average_before_after": [load_before[0], os.getloadavg()[0]],
         "results": rows,
-        "command": f"python benchmarks/streaming.py --epochs {args.epochs}",
+        "command": command_line("benchmarks/streaming.py", args.data_dir),
     }
     table = [
         "# Training from a memory-mapped .npy vs in memory",

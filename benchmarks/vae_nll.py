@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import time
 
 import numpy as np
-from _common import RESULTS, data_dir, machine, write_results
+from _common import RESULTS, command_line, data_dir, machine, write_results
 
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
@@ -90,7 +89,7 @@ def main() -> None:
             "seconds_per_epoch": train_seconds / len(estimator.history_),
             "eval_seconds": time.perf_counter() - started,
             "test_images": len(X_test),
-            "command": " ".join(["python benchmarks/vae_nll.py", *sys.argv[1:]]),
+            "command": command_line("benchmarks/vae_nll.py", args.data_dir),
         }
         print(name, results[name], flush=True)
 
@@ -145,8 +144,7 @@ def main() -> None:
         f"({'met' if payload['default_vae_meets_target'] else 'not met'}); best configuration "
         f"≤ {TARGETS['best']} ({'met' if payload['best_meets_target'] else 'not met'}).",
         f"Machine: {payload['machine']['cpu']}, {payload['machine']['cores']} cores, "
-        f"torch {payload['machine']['torch']}. Commands (with "
-        "`AUTOENCODERS_DATA=../shared/datasets`): "
+        f"torch {payload['machine']['torch']}. Commands: "
         + "; ".join(sorted({f"`{r['command']}`" for r in results.values()}))
         + ".",
         "",
