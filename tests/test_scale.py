@@ -165,6 +165,16 @@ def test_two_gloo_processes_train_like_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.npy", "one", "two"]
 
 
+def test_compiled_two_process_training_says_nothing_per_rank(tmp_path):
+    """torch.compile traces through DDP; dynamo's note that it skips DDP's profiler
+    ranges is filtered, so the ranks print only the progress of rank 0."""
+    np.save(tmp_path / "data.npy", np.random.default_rng(2).random((256, 16), np.float32))
+    done = _train_cli(tmp_path, "run", "--nproc", "2", "--compile")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "[rank" not in done.stderr and "Profiler" not in done.stderr, done.stderr[-2000:]
+    assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 4
+
+
 def test_bad_input_under_nproc_is_still_one_line(tmp_path):
     """Every process meets the bad data; only the first says so."""
     np.save(tmp_path / "data.npy", np.full((100, 8), np.nan, np.float32))

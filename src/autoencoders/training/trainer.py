@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import math
 import sys
 import time
@@ -329,9 +330,16 @@ def noise_stream(rank: int) -> str:
     return "noise" if rank == 0 else f"noise.rank{rank}"
 
 
+def _not_a_profiler_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Profiler record function")
+
+
 def compiled(function: Callable) -> Callable:
     """``torch.compile(function)``, whose backend failing (no C++ compiler for the CPU
     kernels, say) is a one-line TrainingError rather than pages of compiler output."""
+    # Dynamo says, once per process, that it skips DDP's profiler ranges: harmless, and
+    # --nproc N would print it N times.
+    logging.getLogger("torch._dynamo.variables.ctx_manager").addFilter(_not_a_profiler_notice)
     optimized = torch.compile(function)
 
     def call(*args):
