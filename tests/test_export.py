@@ -76,7 +76,7 @@ def test_export_from_the_cli(conv_model, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "output, fragment",
-    [("model.txt", "must end in .onnx"), ("missing/model.onnx", "does not exist")],
+    [("model.txt", "with the .onnx suffix"), ("missing/model.onnx", "does not exist")],
 )
 def test_bad_export_paths_get_one_line(conv_model, tmp_path, capsys, output, fragment):
     run = conv_model.save(tmp_path / "run")

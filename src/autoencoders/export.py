@@ -115,7 +115,9 @@ def export_model(estimator, output: str | Path, *, format: str = "onnx") -> list
     output = Path(output)
     suffix = f".{format}"
     if output.suffix.lower() != suffix:
-        raise DataError(f"{output}: a {format} export must end in {suffix}")
+        raise DataError(
+            f"{output}: name the {format} export with the {suffix} suffix, e.g. model{suffix}"
+        )
     if not output.parent.is_dir():
         raise DataError(f"{output}: folder {output.parent} does not exist; create it first")
     module = estimator.module_
