@@ -15,6 +15,7 @@ from autoencoders.errors import ParameterError
 from autoencoders.estimator import OvercompleteWarning
 from autoencoders.theory import curve_vs_pca, linear_autoencoder_vs_pca
 from autoencoders.training import ContractivePenalty
+from autoencoders.training.neighbors import NeighborGraph
 from tests.test_cli import assert_one_line_error, run
 
 
@@ -186,6 +187,17 @@ def test_recirculation_refuses_other_networks(params, digits):
             trainer="recirculation",
             epochs=1,
             **({"activation": "sigmoid"} | params),
+        ).fit(digits[0].X)
+
+
+def test_recirculation_refuses_neighbors_before_building_their_graph(monkeypatch, digits):
+    def build(*args, **kwargs):
+        raise AssertionError("the neighbour graph was built for a run that is refused")
+
+    monkeypatch.setattr(NeighborGraph, "build", build)
+    with pytest.raises(ParameterError, match="drop the noise, binarize and neighbors"):
+        AutoEncoder(
+            "dense", latent_dim=8, activation="sigmoid", trainer="recirculation", neighbors=1.0
         ).fit(digits[0].X)
 
 

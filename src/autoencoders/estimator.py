@@ -33,10 +33,10 @@ from autoencoders.training import (
     ReconstructionLoss,
     TrainConfig,
     Trainer,
+    recirculation,
 )
 from autoencoders.training.corruption import binarize
 from autoencoders.training.neighbors import NeighborEmbedding, NeighborGraph
-from autoencoders.training.recirculation import RecirculationTrainer
 from autoencoders.training.trainer import PRECISIONS, autocast, seeded_global_rng
 from autoencoders.training.variational import ELBO, importance_sampled_log_likelihood
 
@@ -347,7 +347,15 @@ class AutoEncoder(TransformerMixin, BaseEstimator):
         self.module_ = _new_module(self.model_config_, x, seed).to(self.device_)
         self._set_shape_attributes()
         self._warn_if_overcomplete()
-        trainer_class = RecirculationTrainer if self.trainer == "recirculation" else Trainer
+        trainer_class = Trainer
+        if self.trainer == "recirculation":  # before the neighbour graph, which takes a while
+            recirculation.check_settings(
+                noise=bool(self.noise),
+                binarize=self.binarize,
+                neighbors=bool(self.neighbors),
+                compile=self.compile,
+            )
+            trainer_class = recirculation.RecirculationTrainer
         trainer = trainer_class(
             TrainConfig(
                 epochs=self.epochs,

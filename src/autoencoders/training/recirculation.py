@@ -30,6 +30,19 @@ REGRESSION = 0.75  # λ, as in the paper
 DEFAULT_LEARNING_RATE = 1.0  # ε, applied to updates averaged over a minibatch
 
 
+def check_settings(*, noise: bool, binarize: bool, neighbors: bool, compile: bool) -> None:
+    """Refuse what recirculation cannot do (callers check before building anything costly)."""
+    if noise or binarize or neighbors:
+        raise ParameterError(
+            "trainer='recirculation' learns to reconstruct the inputs as given; "
+            "drop the noise, binarize and neighbors"
+        )
+    if compile:
+        raise ParameterError(
+            "trainer='recirculation' has no backward pass to compile; drop compile"
+        )
+
+
 class RecirculationTrainer:
     """Fits a dense autoencoder with one sigmoid code layer and a sigmoid output."""
 
@@ -44,15 +57,12 @@ class RecirculationTrainer:
         seed: int = 0,
         regression: float = REGRESSION,
     ) -> None:
-        if corruption is not None or resample is not None or neighbors is not None:
-            raise ParameterError(
-                "trainer='recirculation' learns to reconstruct the inputs as given; "
-                "drop the noise, binarize and neighbors"
-            )
-        if config.compile:
-            raise ParameterError(
-                "trainer='recirculation' has no backward pass to compile; drop compile"
-            )
+        check_settings(
+            noise=corruption is not None,
+            binarize=resample is not None,
+            neighbors=neighbors is not None,
+            compile=config.compile,
+        )
         self.config = config
         self.objective = objective
         self.seed = seed
