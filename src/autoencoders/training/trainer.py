@@ -234,15 +234,16 @@ class Trainer:
         steps = math.ceil(n / cfg.batch_size)
         base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         order = torch.randperm(n, generator=rngs["shuffle"]) if cfg.shuffle else None
+        if order is None and (world > 1 or self.neighbors is not None):
+            order = torch.arange(n)  # sample numbers: to shard, or to look neighbours up
         if world > 1:
-            order = distributed.shard(torch.arange(n) if order is None else order, rank, world)
+            order = distributed.shard(order, rank, world)
         order = None if order is None else order.to(x.device)
         total = torch.zeros((), device=x.device)
         count = n if order is None else len(order)
         for i, start in enumerate(range(0, count, batch)):
             if order is None:
                 xb, tb = x[start : start + batch], target[start : start + batch]
-                idx = torch.arange(start, start + len(xb), device=x.device)
             else:
                 idx = order[start : start + batch]
                 xb = take(x, idx)
