@@ -23,7 +23,7 @@ import time
 import numpy as np
 from _common import RESULTS, command_line, data_dir, machine, write_results
 
-from autoencoders import AutoEncoder
+from autoencoders import AutoEncoder, VariationalAutoEncoder
 from autoencoders.applications.embedding import embedding_scores, pca_embedding
 from autoencoders.data import load_dataset
 from autoencoders.report import embedding_scatter
@@ -48,7 +48,7 @@ def models(seed: int) -> dict[str, tuple[str, AutoEncoder]]:
         ),
         "VAE": (
             "VAE 784-512-256-2, Bernoulli decoder, 20 epochs",
-            AutoEncoder("vae", epochs=20, **common),
+            VariationalAutoEncoder("vae", epochs=20, **common),
         ),
         "UMAP AE": (
             "deep 784-256-256-2, BCE + neighbour term (parametric UMAP, weight 10), "

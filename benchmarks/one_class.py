@@ -4,9 +4,9 @@ For each digit k, an :class:`~autoencoders.applications.AnomalyDetector` is fitt
 training images of k only (about 6 000) and scores all 10 000 test images; the ROC-AUC
 treats k as normal and the other digits as anomalies (the protocol of Ruff et al., 2018,
 "Deep One-Class Classification"). One set of settings serves all ten digits. Each
-variant is scored twice from the same fit: by the mean squared error (``score="mse"``,
+variant is scored twice from the same fit: by the mean squared error (``anomaly_score="mse"``,
 the detector's default for images) and by the loss the model was trained with
-(``score="model"``: BCE per pixel, or a VAE's negative ELBO). Usage::
+(``anomaly_score="model"``: BCE per pixel, or a VAE's negative ELBO). Usage::
 
     AUTOENCODERS_DATA=../shared/datasets python benchmarks/one_class.py [--only deep]
 
@@ -81,7 +81,7 @@ def run_variant(params: dict, train, test) -> dict:
         seconds.append(time.perf_counter() - started)
         anomalous = test.y != digit
         for score in SCORES:
-            detector = AnomalyDetector(FrozenEstimator(fitted), score=score).fit(normal)
+            detector = AnomalyDetector(FrozenEstimator(fitted), anomaly_score=score).fit(normal)
             per_score[score].append(100 * roc_auc_score(anomalous, -detector.score_samples(test.X)))
         print(
             f"  digit {digit}: "

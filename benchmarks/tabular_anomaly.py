@@ -60,7 +60,7 @@ ABLATIONS = {
             random_state=seed,
         )
     },
-    "ours with the plain MSE score": lambda seed: {"score": "mse"},
+    "ours with the plain MSE score": lambda seed: {"anomaly_score": "mse"},
     "ours without the hidden layer (d-8-d)": lambda seed: {
         "model": AutoEncoder(
             "dense",

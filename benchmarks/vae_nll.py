@@ -22,7 +22,7 @@ import time
 import numpy as np
 from _common import RESULTS, command_line, data_dir, machine, write_results
 
-from autoencoders import AutoEncoder
+from autoencoders import VariationalAutoEncoder
 from autoencoders.data import load_dataset
 
 ANCHORS = [  # test NLL in nats, dynamically binarised MNIST unless noted
@@ -36,12 +36,12 @@ TARGETS = {"vae": 86.76, "best": 84.0}
 FULL_TEST = 10_000
 
 
-def configurations(epochs: int, seed: int) -> dict[str, AutoEncoder]:
+def configurations(epochs: int, seed: int) -> dict[str, VariationalAutoEncoder]:
     """``vae`` is the default VAE with dynamic binarisation; the others what we ship beyond it."""
     common = {"binarize": True, "epochs": epochs, "random_state": seed, "verbose": 1}
     return {
-        "vae": AutoEncoder("vae", **common),
-        "iwae": AutoEncoder("vae", iwae_samples=5, **common),
+        "vae": VariationalAutoEncoder("vae", **common),
+        "iwae": VariationalAutoEncoder("vae", iwae_samples=5, **common),
     }
 
 

@@ -15,6 +15,7 @@ from autoencoders import AutoEncoder, ModelFileError
 from autoencoders.applications import AnomalyDetector, default_model
 from autoencoders.applications.anomaly import DETECTOR
 from tests.conftest import curved_table
+from tests.quality import SEED, holds
 from tests.test_cli import run
 
 
@@ -36,23 +37,25 @@ def table():
 @pytest.fixture(scope="module")
 def table_detector(table):
     X, _ = table
-    return AnomalyDetector(small_dense(random_state=0), contamination=0.05, trim=0).fit(X)
+    return AnomalyDetector(small_dense(random_state=SEED), contamination=0.05, trim=0).fit(X)
 
 
 @pytest.fixture(scope="module")
 def image_detector(digits):
     train, _ = digits
-    model = AutoEncoder("dense", latent_dim=8, epochs=30, batch_size=64, random_state=0)
+    model = AutoEncoder("dense", latent_dim=8, epochs=30, batch_size=64, random_state=SEED)
     return AnomalyDetector(model, contamination=0.02, trim=0).fit(train.X)
 
 
+@pytest.mark.quality
 def test_outliers_score_lower_and_are_flagged(table, table_detector):
     X, outlier = table
     scores = table_detector.score_samples(X)
-    assert roc_auc_score(outlier, -scores) > 0.95
+    assert holds("ROC-AUC", roc_auc_score(outlier, -scores), above=0.95)
     labels = table_detector.predict(X)
     assert set(np.unique(labels)) == {-1, 1}
-    assert (labels[outlier] == -1).mean() > 0.8 and (labels[~outlier] == 1).mean() > 0.95
+    assert holds("outliers flagged", (labels[outlier] == -1).mean(), above=0.8)
+    assert holds("normal kept", (labels[~outlier] == 1).mean(), above=0.95)
 
 
 def test_threshold_is_the_contamination_quantile_of_training_scores(table, table_detector):
@@ -69,21 +72,22 @@ def test_threshold_is_the_contamination_quantile_of_training_scores(table, table
 def test_scores_come_from_error_maps_or_the_model(table, table_detector):
     X, _ = table
     detector = table_detector
-    assert detector.score_ == "normalized"  # "auto" on a table
+    assert detector.anomaly_score_ == "normalized"  # "auto" on a table
     errors = detector.error_map(X)
     assert errors.shape == X.shape and (errors >= 0).all()
     np.testing.assert_allclose(
         -detector.score_samples(X), (errors / detector.error_scale_).mean(1), rtol=1e-5
     )
-    model_score = AnomalyDetector(FrozenEstimator(detector.model_), score="model").fit(X)
+    model_score = AnomalyDetector(FrozenEstimator(detector.model_), anomaly_score="model").fit(X)
     np.testing.assert_allclose(model_score.score_samples(X), detector.model_.score_samples(X))
-    mse = AnomalyDetector(FrozenEstimator(detector.model_), score="mse").fit(X)
+    mse = AnomalyDetector(FrozenEstimator(detector.model_), anomaly_score="mse").fit(X)
     np.testing.assert_allclose(-mse.score_samples(X), errors.mean(1), rtol=1e-5)
 
 
+@pytest.mark.quality
 def test_image_error_maps_point_at_the_damage(digits, image_detector):
     _, test = digits
-    assert image_detector.score_ == "mse"
+    assert image_detector.anomaly_score_ == "mse"
     clean = test.X[:20]
     damaged = clean.copy()
     damaged[:, :, 5:8, 5:8] = 1 - damaged[:, :, 5:8, 5:8]  # invert a 3×3 corner patch
@@ -91,15 +95,17 @@ def test_image_error_maps_point_at_the_damage(digits, image_detector):
     assert maps.shape == damaged.shape
     patch = maps[:, 0, 5:8, 5:8].mean()
     rest = (maps[:, 0].sum((1, 2)) - maps[:, 0, 5:8, 5:8].sum((1, 2))).mean() / 55
-    assert patch > 3 * rest
+    assert holds("patch / rest error", patch / rest, above=3)
     worse = image_detector.score_samples(damaged) < image_detector.score_samples(clean)
-    assert worse.mean() > 0.9
+    assert holds("damaged score lower", worse.mean(), above=0.9)
 
 
 def test_any_estimator_with_score_samples_works(table):
     """The score can be any model's score_samples (an ELBO, an isolation forest's)."""
     X, outlier = table
-    detector = AnomalyDetector(IsolationForest(random_state=0), score="model", trim=0).fit(X)
+    detector = AnomalyDetector(IsolationForest(random_state=0), anomaly_score="model", trim=0).fit(
+        X
+    )
     assert roc_auc_score(outlier, -detector.score_samples(X)) > 0.8
     assert detector.predict(X).shape == (len(X),)
 
@@ -145,12 +151,12 @@ class RecordingForest(IsolationForest):
 def test_trim_refits_without_the_worst_scored_samples(table):
     X, outlier = table
     RecordingForest.fits.clear()
-    detector = AnomalyDetector(RecordingForest(random_state=0), score="model", trim=0.2)
+    detector = AnomalyDetector(RecordingForest(random_state=0), anomaly_score="model", trim=0.2)
     detector.fit(X)
     assert RecordingForest.fits == [315, 252, 252]  # two screens, then the final fit
     assert roc_auc_score(outlier, -detector.score_samples(X)) > 0.8
     RecordingForest.fits.clear()
-    AnomalyDetector(RecordingForest(random_state=0), score="model", trim=0).fit(X)
+    AnomalyDetector(RecordingForest(random_state=0), anomaly_score="model", trim=0).fit(X)
     assert RecordingForest.fits == [315]
 
 
@@ -164,14 +170,14 @@ def test_default_models_by_kind(table, digit_images):
 
 def test_sklearn_contract_and_parameter_checks(table):
     X, _ = table
-    detector = AnomalyDetector(small_dense(), contamination=0.2, score="mse")
+    detector = AnomalyDetector(small_dense(), contamination=0.2, anomaly_score="mse")
     assert clone(detector).get_params()["contamination"] == 0.2
     with pytest.raises(InvalidParameterError):
         AnomalyDetector(contamination=0.7).fit(X)
     with pytest.raises(InvalidParameterError):
         AnomalyDetector(model="dense").fit(X)
     with pytest.raises(InvalidParameterError):
-        AnomalyDetector(score="elbo").fit(X)
+        AnomalyDetector(anomaly_score="elbo").fit(X)
 
 
 def test_save_and_load_round_trip(tmp_path, table, table_detector):

@@ -12,6 +12,7 @@ from autoencoders.cli import main
 from autoencoders.compression import ImageCodec, bitstream
 from autoencoders.compression.entropy import FactorizedPrior, GaussianConditional
 from autoencoders.errors import DataError, ModelFileError
+from tests.quality import SEED, holds
 from tests.test_cli import assert_one_line_error, run
 
 pytest.importorskip("constriction")
@@ -46,7 +47,7 @@ def images(digits):
 
 @pytest.fixture(scope="module")
 def codec(images):
-    return ImageCodec(lmbda=0.05, epochs=20, random_state=0, **SMALL).fit(images)
+    return ImageCodec(lmbda=0.05, epochs=20, random_state=SEED, **SMALL).fit(images)
 
 
 # ------------------------------------------------------------------ round trips
@@ -60,23 +61,25 @@ def test_decoding_gives_the_quantised_forward_pass_bit_for_bit(codec, images):
         np.testing.assert_array_equal(single, expected[i : i + 1])
 
 
+@pytest.mark.quality
 def test_the_codec_compresses_and_reconstructs(codec, images):
     metrics = codec.evaluate(images[:100])
     raw = images[0].size
     assert metrics["bytes_per_image"] < raw  # 64 raw bytes per 8×8 image
     assert metrics["archive_bytes_per_image"] < metrics["bytes_per_image"]
-    assert metrics["psnr"] > 15
+    assert holds("PSNR", metrics["psnr"], above=14)  # measured 15.6-18.0
     sizes = [len(codec.encode_bytes(image[None])) for image in images[:100]]
     assert metrics["bytes_per_image"] == pytest.approx(np.mean(sizes))
 
 
+@pytest.mark.quality
 def test_lambda_trades_rate_for_distortion(images):
     low, high = (
-        ImageCodec(lmbda=lmbda, epochs=20, random_state=0, **SMALL).fit(images).evaluate(images)
+        ImageCodec(lmbda=lmbda, epochs=20, random_state=SEED, **SMALL).fit(images).evaluate(images)
         for lmbda in (0.002, 0.2)
     )
     assert low["bytes_per_image"] < high["bytes_per_image"]
-    assert low["psnr"] < high["psnr"]
+    assert holds("PSNR gain of the higher lambda", high["psnr"] - low["psnr"], above=0)
 
 
 def test_floats_in_unit_range_are_8_bit_images(codec, images):

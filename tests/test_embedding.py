@@ -19,6 +19,7 @@ from autoencoders.applications.embedding import (
 from autoencoders.applications.features import cluster_scores, compare_features, linear_probe
 from autoencoders.errors import DataError
 from autoencoders.report import embedding_scatter, score_bars
+from tests.quality import SEED, holds
 from tests.test_cli import assert_one_line_error, run
 
 
@@ -27,15 +28,17 @@ def embedded(digits):
     """A 2-D code of the digits (a linear one: a ReLU could silence an axis)."""
     train, _ = digits
     model = AutoEncoder("dense", hidden=(128,), latent_dim=2, learning_rate=1e-2, epochs=60,
-                        batch_size=64, random_state=0)  # fmt: skip
+                        batch_size=64, random_state=SEED)  # fmt: skip
     return model.fit(train.X)
 
 
+@pytest.mark.quality
 def test_a_2d_code_keeps_classes_apart_better_than_pca(digits, embedded):
     train, test = digits
     code = knn_accuracy(embedded.transform(train.X), train.y, embedded.transform(test.X), test.y)
     pca_train, pca_test = pca_embedding(train.X, test.X)
-    assert code > knn_accuracy(pca_train, train.y, pca_test, test.y) + 0.1  # 0.77 vs 0.62
+    gain = code - knn_accuracy(pca_train, train.y, pca_test, test.y)
+    assert holds("5-NN accuracy gain over PCA", gain, above=0.05)  # measured 0.108-0.197
     assert (embedded.transform(train.X) < 0).any()
 
 
@@ -61,13 +64,14 @@ def test_plane_draws_any_code_size():
     assert points.shape == (50, 2) and "principal components" in how
 
 
+@pytest.mark.quality
 def test_features_beside_pca_and_raw(digits):
     train, test = digits
-    model = AutoEncoder("dense", latent_dim=16, epochs=20, batch_size=64, random_state=0)
+    model = AutoEncoder("dense", latent_dim=16, epochs=20, batch_size=64, random_state=SEED)
     table = compare_features(model.fit(train.X), train, test, max_iter=300)
     assert list(table) == ["code", "PCA (16)", "raw"]
     assert table["raw"]["linear_probe"] > 0.9
-    assert table["code"]["linear_probe"] > 0.8
+    assert holds("linear probe on the code", table["code"]["linear_probe"], above=0.8)
     for row in table.values():
         assert 0 < row["ari"] <= 1 and 0 < row["nmi"] <= 1
     unlabelled = type(test)(test.X, None, "x", "image")

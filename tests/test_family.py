@@ -12,10 +12,11 @@ from torch import nn
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
 from autoencoders.errors import ParameterError
-from autoencoders.estimator import OvercompleteWarning
+from autoencoders.estimators import OvercompleteWarning
 from autoencoders.theory import curve_vs_pca, linear_autoencoder_vs_pca
 from autoencoders.training import ContractivePenalty
 from autoencoders.training.neighbors import NeighborGraph
+from tests.quality import SEED, holds
 from tests.test_cli import assert_one_line_error, run
 
 
@@ -32,16 +33,17 @@ def digit_table(digits):
     return flat(digits[0].X), flat(digits[1].X)
 
 
+@pytest.mark.quality
 def test_l1_sparse_codes_are_sparser_at_a_similar_error(digit_table):
     train, test = digit_table
-    common = {"latent_dim": 32, "epochs": 40, "batch_size": 32, "random_state": 0}
+    common = {"latent_dim": 32, "epochs": 40, "batch_size": 32, "random_state": SEED}
     plain = AutoEncoder("dense", **common).fit(train)
     sparse = AutoEncoder("sparse", sparsity_weight=1e-3, **common).fit(train)
     assert sparse.sparsity_ == "l1"
-    assert (
-        near_zero_fraction(sparse.transform(test)) > near_zero_fraction(plain.transform(test)) + 0.2
-    )
-    assert sparse.evaluate(test)["mse"] < 1.5 * plain.evaluate(test)["mse"]
+    gain = near_zero_fraction(sparse.transform(test)) - near_zero_fraction(plain.transform(test))
+    assert holds("near-zero fraction gain", gain, above=0.12)  # measured 0.206-0.248
+    ratio = sparse.evaluate(test)["mse"] / plain.evaluate(test)["mse"]
+    assert holds("MSE sparse / plain", ratio, below=1.5)
 
 
 def test_keras_l1_preset_is_the_default_weight(digit_table):
@@ -49,6 +51,7 @@ def test_keras_l1_preset_is_the_default_weight(digit_table):
     assert ae._objective().sparsity.weight == pytest.approx(1e-4)
 
 
+@pytest.mark.quality
 def test_kl_sparsity_drives_mean_activation_toward_rho(digit_table):
     train, test = digit_table
     ae = AutoEncoder(
@@ -59,11 +62,11 @@ def test_kl_sparsity_drives_mean_activation_toward_rho(digit_table):
         sparsity_weight=0.5,
         epochs=60,
         batch_size=64,
-        random_state=0,
+        random_state=SEED,
     ).fit(train)
     codes = ae.transform(test)
     assert codes.min() >= 0 and codes.max() <= 1  # a sigmoid code
-    assert abs(codes.mean() - 0.05) < 0.03
+    assert holds("|mean activation - rho|", abs(codes.mean() - 0.05), below=0.03)
 
 
 def test_contractive_penalty_is_the_exact_jacobian_norm():
@@ -79,9 +82,10 @@ def test_contractive_penalty_is_the_exact_jacobian_norm():
     assert torch.allclose(penalty, expected, atol=1e-6)
 
 
+@pytest.mark.quality
 def test_contractive_training_shrinks_the_jacobian(digit_table):
     train, test = digit_table
-    common = {"latent_dim": 16, "epochs": 15, "batch_size": 64, "random_state": 0}
+    common = {"latent_dim": 16, "epochs": 15, "batch_size": 64, "random_state": SEED}
     plain = AutoEncoder("dense", **common).fit(train)
     contractive = AutoEncoder("contractive", contractive=1e-2, **common).fit(train)
     x = torch.from_numpy(test[:64].astype(np.float32))
@@ -89,7 +93,8 @@ def test_contractive_training_shrinks_the_jacobian(digit_table):
     def jacobian_norm(ae):
         return ContractivePenalty(1.0, ae.module_.encoder)(x).item()
 
-    assert jacobian_norm(contractive) < 0.5 * jacobian_norm(plain)
+    ratio = jacobian_norm(contractive) / jacobian_norm(plain)
+    assert holds("Jacobian norm contractive / plain", ratio, below=0.5)
 
 
 def test_overcomplete_without_regulariser_warns_and_with_noise_does_not(digit_table):
@@ -102,19 +107,24 @@ def test_overcomplete_without_regulariser_warns_and_with_noise_does_not(digit_ta
         AutoEncoder("sparse", latent_dim=80, epochs=1).fit(train)
 
 
+@pytest.mark.quality
 def test_linear_autoencoder_spans_the_pca_subspace():
     rng = np.random.default_rng(0)
     scales = np.array([5, 4, 3, 1, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2])
     rotation = np.linalg.qr(rng.normal(size=(10, 10)))[0]
     X = (rng.normal(size=(1000, 10)) * scales) @ rotation
-    result = linear_autoencoder_vs_pca(X, 3)
-    assert result.max_angle_degrees < 1.0
-    assert abs(result.autoencoder_mse / result.pca_mse - 1) < 0.01
+    result = linear_autoencoder_vs_pca(X, 3, random_state=SEED)
+    # Seeds 0-9 at 1 and 2 threads (benchmarks/results/quality_bars.md): angle 0.02-0.69
+    # degrees, MSE within 0.0001-0.018 of PCA's.
+    assert holds("largest principal angle (deg)", result.max_angle_degrees, below=2.0)
+    excess = abs(result.autoencoder_mse / result.pca_mse - 1)
+    assert holds("|MSE AE / PCA - 1|", excess, below=0.05)
 
 
+@pytest.mark.quality
 def test_a_nonlinear_code_beats_pca_on_a_curve_by_10x():
-    result = curve_vs_pca()
-    assert result.pca_mse > 10 * result.autoencoder_mse
+    result = curve_vs_pca(random_state=SEED)
+    assert holds("MSE PCA / AE", result.pca_mse / result.autoencoder_mse, above=10)
 
 
 @pytest.mark.parametrize(
@@ -153,6 +163,7 @@ def test_family_models_train_save_and_reload_from_the_cli(model, check, tmp_path
     assert math.isfinite(reloaded.score(load_dataset("digits", "test").X))
 
 
+@pytest.mark.quality
 def test_recirculation_lowers_the_error_without_backpropagation(digits):
     X = digits[0].X
     ae = AutoEncoder(
@@ -162,11 +173,11 @@ def test_recirculation_lowers_the_error_without_backpropagation(digits):
         trainer="recirculation",
         epochs=20,
         batch_size=32,
-        random_state=0,
+        random_state=SEED,
     ).fit(X)
     losses = [row["loss"] for row in ae.history_]
-    assert losses[-1] < 0.75 * losses[0]
-    assert ae.evaluate(digits[1].X)["psnr"] > 15
+    assert holds("last / first loss", losses[-1] / losses[0], below=0.75)
+    assert holds("PSNR", ae.evaluate(digits[1].X)["psnr"], above=15)
     assert all(p.grad is None for p in ae.module_.parameters())  # no gradient ever computed
 
 

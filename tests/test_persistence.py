@@ -9,8 +9,17 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from autoencoders import AutoEncoder, ModelFileError
+from autoencoders import (
+    AutoEncoder,
+    ModelFileError,
+    SequenceAutoEncoder,
+    VariationalAutoEncoder,
+    load,
+)
 from autoencoders.persistence import FORMAT_VERSION
+from tests.conftest import REPO
+
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +161,26 @@ def test_nothing_in_the_package_unpickles():
     for source in root.rglob("*.py"):
         found = forbidden.search(source.read_text())
         assert found is None, f"{source.relative_to(root)} uses {found.group()}"
+
+
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [("dense", AutoEncoder), ("vae", VariationalAutoEncoder), ("lstm", SequenceAutoEncoder)],
+)
+def test_models_saved_in_format_1_load_into_their_family_and_answer_the_same(name, family):
+    """tests/fixtures/format1 holds models saved by the one-class layout (README there)."""
+    path = FIXTURES / "format1" / name
+    assert json.loads((path / "config.json").read_text())["format_version"] == 1
+    model = load(path, device="cpu")
+    assert type(model) is family and family.load(path, device="cpu").get_params() == (
+        model.get_params()
+    )
+    X = np.load(path / "input.npy")
+    np.testing.assert_allclose(model.transform(X), np.load(path / "codes.npy"), atol=1e-6)
+    np.testing.assert_allclose(model.predict(X), np.load(path / "reconstruction.npy"), atol=1e-6)
+    if name == "vae":
+        assert model.beta == 0.5 and model.sample(2).shape == (2, 1, 8, 8)
+    if name == "dense":
+        assert model.noise == "gaussian:0.2" and model.sparsity_ is None
+    with pytest.raises(ModelFileError, match=f"holds a {family.__name__}"):
+        (VariationalAutoEncoder if family is AutoEncoder else AutoEncoder).load(path)

@@ -5,12 +5,16 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from autoencoders import AutoEncoder
+from autoencoders import AutoEncoder, SequenceAutoEncoder
 from autoencoders.data import sliding_windows
-from autoencoders.errors import DataError, ParameterError
+from autoencoders.errors import DataError
+from tests.quality import SEED, holds
 from tests.test_cli import assert_one_line_error, run
 
-AUC_BAR = 0.95  # anomalous sequences must rank above normal ones this often
+# Anomalous sequences must rank above normal ones this often; seeds 0-9 at 1 and 2
+# threads (benchmarks/results/quality_bars.md):
+# LSTM 0.993-1.0, GRU 0.879-1.0 (one seed low).
+AUC_BAR = 0.8
 
 
 def sine_waves(n: int, rng: np.random.Generator, steps: int = 48) -> np.ndarray:
@@ -44,40 +48,43 @@ def sines():
     return sine_waves(400, rng), test, labels, starts
 
 
+@pytest.mark.quality
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_finds_anomalies_in_sine_waves(sines, cell):
     train, test, labels, starts = sines
-    model = AutoEncoder(
+    model = SequenceAutoEncoder(
         cell,
         hidden=(32,),
         latent_dim=8,
         epochs=60,
         batch_size=64,
         learning_rate=1e-2,
-        random_state=0,
+        random_state=SEED,
     )
     model.fit(train)
     assert model.predict(test[:3]).shape == (3, 48, 1)
     assert model.transform(test[:3]).shape == (3, 8)
     auc = roc_auc_score(labels, -model.score_samples(test))
-    assert auc >= AUC_BAR, auc
+    assert holds("ROC-AUC", auc, above=AUC_BAR)
     errors = -model.score_steps(test)
     assert errors.shape == (150, 48)
     # The worst time step of an anomalous sequence lies in (or next to) the injected stretch.
     located = [start - 3 <= errors[i].argmax() <= start + 12 for i, start in enumerate(starts)]
-    assert np.mean(located) >= 0.8, located
+    # Measured 0.867-1.0 (LSTM), 0.933-1.0 (GRU).
+    assert holds("worst step in the stretch", np.mean(located), above=0.7)
 
 
 def test_multivariate_sequences_round_trip(tmp_path):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(64, 20, 3)).cumsum(1)
-    model = AutoEncoder("gru", hidden=(16, 8), latent_dim=4, epochs=2, random_state=0).fit(X)
-    loaded = AutoEncoder.load(model.save(tmp_path / "gru"))
+    model = SequenceAutoEncoder("gru", hidden=(16, 8), latent_dim=4, epochs=2, random_state=0).fit(
+        X
+    )
+    loaded = SequenceAutoEncoder.load(model.save(tmp_path / "gru"))
     np.testing.assert_allclose(loaded.predict(X[:5]), model.predict(X[:5]), rtol=1e-5, atol=1e-5)
-    with pytest.raises(DataError, match="does not match"):
+    with pytest.raises(DataError, match=r"shape \(10, 3\) per sample but the model expects"):
         model.predict(X[:, :10])
-    with pytest.raises(ParameterError, match="sequence model"):
-        AutoEncoder("dense", epochs=1).fit(X.reshape(64, -1)).score_steps(X.reshape(64, -1))
+    assert not hasattr(AutoEncoder(), "score_steps")  # a SequenceAutoEncoder's alone
 
 
 def test_sliding_windows():
@@ -122,7 +129,7 @@ def test_random_state_fixes_the_recurrent_layers_initial_weights():
     fits = []
     for global_seed in (0, 123):
         torch.manual_seed(global_seed)
-        fits.append(AutoEncoder("lstm", hidden=(8,), latent_dim=4, epochs=1, random_state=5)
+        fits.append(SequenceAutoEncoder("lstm", hidden=(8,), latent_dim=4, epochs=1, random_state=5)
                     .fit(series).module_.state_dict())  # fmt: skip
     for name, tensor in fits[0].items():
         assert torch.equal(tensor, fits[1][name]), name

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from autoencoders.estimator import AutoEncoder
+from autoencoders import AutoEncoder
 from autoencoders.training.distributed import shard
 from tests.test_cli import run
 
@@ -30,7 +30,7 @@ CHILD = """
 import json, re, resource, sys
 import numpy as np
 import torch
-from autoencoders.estimator import AutoEncoder
+from autoencoders import AutoEncoder
 
 def data_segment():
     status = open("/proc/self/status").read()

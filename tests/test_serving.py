@@ -12,7 +12,7 @@ from PIL import Image
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from autoencoders import AutoEncoder
+from autoencoders import AutoEncoder, VariationalAutoEncoder, estimator_for, load
 from autoencoders.cli import main
 from autoencoders.data import load_dataset
 from autoencoders.runs import train_run
@@ -28,7 +28,7 @@ def small_run(out, model="dense"):
     train = load_dataset("digits", "train", limit=400)
     test = load_dataset("digits", "test", limit=200)
     settings = {"activation": "tanh"} if model == "dense" else {"hidden": (32,)}
-    estimator = AutoEncoder(
+    estimator = estimator_for(
         model, latent_dim=2, epochs=30, batch_size=64, random_state=0, **settings
     )
     return train_run(estimator, train, out, test=test).path
@@ -46,7 +46,7 @@ def vae_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def estimator(run):
-    return AutoEncoder.load(run)
+    return load(run)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +170,7 @@ def test_a_variational_model_samples(vae_run):
     assert client.get("/health").json()["variational"] is True
     drawn = client.post("/sample", json={"n": 3, "seed": 7}).json()["outputs"]
     np.testing.assert_allclose(
-        drawn, AutoEncoder.load(vae_run).sample(3, random_state=7), atol=1e-6
+        drawn, VariationalAutoEncoder.load(vae_run).sample(3, random_state=7), atol=1e-6
     )
     strip = client.post("/sample?format=png", json={"n": 4})
     assert Image.open(io.BytesIO(strip.content)).size == (4 * 8, 8)
@@ -186,7 +186,9 @@ def test_a_saved_anomaly_detector_scores_and_flags(digits, tmp_path):
     anomaly = pytest.importorskip("autoencoders.applications.anomaly")
     train, test = digits
     model = AutoEncoder("dense", latent_dim=4, epochs=20, batch_size=64, random_state=0)
-    detector = anomaly.AnomalyDetector(model, contamination=0.1, score="mse").fit(train.X[:400])
+    detector = anomaly.AnomalyDetector(model, contamination=0.1, anomaly_score="mse").fit(
+        train.X[:400]
+    )
     detector.save(tmp_path / "detector")
     client = TestClient(build_app(tmp_path / "detector", data="digits"))
     health = client.get("/health").json()

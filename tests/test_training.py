@@ -17,6 +17,7 @@ from autoencoders.training import (
     TrainConfig,
     Trainer,
 )
+from tests.quality import SEED, holds
 
 
 def images(n=64, seed=0):
@@ -209,17 +210,19 @@ def test_cosine_schedule_anneals_to_zero(digit_images):
     assert seen[-1] < 0.05 * seen[0]
 
 
+@pytest.mark.quality
 def test_bf16_autocast_trains_as_well_as_fp32(digit_images):
     """bf16 runs the matmuls in bfloat16 but keeps weights and losses in fp32."""
     x = torch.from_numpy(digit_images)
     losses = {}
     for precision in ("fp32", "bf16"):
-        model = _model()
+        model = _model(SEED)
         result = _train(model, x, epochs=8, precision=precision)
         losses[precision] = result.history[-1]["loss"]
         assert all(p.dtype == torch.float32 for p in model.parameters())
     assert losses["bf16"] < result.history[0]["loss"]
-    assert abs(losses["bf16"] - losses["fp32"]) < 0.02 * losses["fp32"]
+    gap = abs(losses["bf16"] / losses["fp32"] - 1)
+    assert holds("|loss bf16 / fp32 - 1|", gap, below=0.02)
 
 
 def test_convolutions_are_channels_last_and_compute_what_the_default_layout_does():

@@ -11,13 +11,23 @@
 __version__ = "0.1.0"
 
 from autoencoders.errors import AutoencodersError, DataError, ModelFileError, TrainingError
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import (
+    AutoEncoder,
+    SequenceAutoEncoder,
+    VariationalAutoEncoder,
+    estimator_for,
+    load,
+)
 
 __all__ = [
     "AutoEncoder",
     "AutoencodersError",
     "DataError",
     "ModelFileError",
+    "SequenceAutoEncoder",
     "TrainingError",
+    "VariationalAutoEncoder",
     "__version__",
+    "estimator_for",
+    "load",
 ]

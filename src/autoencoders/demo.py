@@ -16,7 +16,7 @@ from autoencoders import generation
 from autoencoders.applications import AnomalyDetector
 from autoencoders.applications.embedding import knn_accuracy, pca_embedding
 from autoencoders.data import load_dataset
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import AutoEncoder, VariationalAutoEncoder
 from autoencoders.persistence import staged_directory
 from autoencoders.report import (
     Section,
@@ -247,7 +247,7 @@ def recirculation_section(train, folder: Path, settings: dict, random_state: int
 
 def vae_section(train, test, folder: Path, settings: dict, random_state: int = 0) -> Section:
     """A variational autoencoder with a 2-D code: samples, the manifold, an interpolation."""
-    vae = AutoEncoder(
+    vae = VariationalAutoEncoder(
         "vae",
         latent_dim=2,
         epochs=min(settings["epochs"], 60),

@@ -25,3 +25,13 @@ class TrainingError(AutoencodersError, RuntimeError):
 
 class ParameterError(AutoencodersError, ValueError):
     """An option or parameter value that cannot be used."""
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's whole message on one line (its type's name if it has none)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type's name if it has none)."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

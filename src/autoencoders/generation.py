@@ -1,9 +1,9 @@
 """Walking the latent space: interpolations, traversals, attribute vectors, the 2-D manifold.
 
-Every function works on a fitted :class:`~autoencoders.estimator.AutoEncoder` through
+Every function works on a fitted :class:`~autoencoders.AutoEncoder` through
 its public encoder (``transform``) and decoder (``inverse_transform``), so the same
 tools apply to any model; variational models make the walks meaningful, since their
-prior says where codes live. Drawing from the prior is :meth:`AutoEncoder.sample`.
+prior says where codes live. Drawing from the prior is :meth:`VariationalAutoEncoder.sample`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import numpy as np
 import torch
 
 from autoencoders.errors import DataError, ParameterError
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import BaseAutoEncoder, VariationalAutoEncoder
 
 INTERPOLATIONS = ("linear", "slerp")
 
 
 def interpolate(
-    estimator: AutoEncoder, a, b, *, steps: int = 10, method: str = "linear"
+    estimator: BaseAutoEncoder, a, b, *, steps: int = 10, method: str = "linear"
 ) -> np.ndarray:
     """Decode ``steps`` codes on the path from the code of ``a`` to the code of ``b``.
 
@@ -46,7 +46,7 @@ def interpolate(
 
 
 def traverse(
-    estimator: AutoEncoder,
+    estimator: BaseAutoEncoder,
     x,
     *,
     units: list[int] | None = None,
@@ -71,7 +71,7 @@ def traverse(
     return decoded.reshape(len(units), steps, *decoded.shape[1:])
 
 
-def attribute_vector(estimator: AutoEncoder, without, with_) -> np.ndarray:
+def attribute_vector(estimator: BaseAutoEncoder, without, with_) -> np.ndarray:
     """Mean code of the ``with_`` group minus mean code of the ``without`` group.
 
     Added to any code, it moves that input toward the attribute the second group has
@@ -83,7 +83,9 @@ def attribute_vector(estimator: AutoEncoder, without, with_) -> np.ndarray:
     return estimator.transform(with_).mean(0) - estimator.transform(without).mean(0)
 
 
-def shift(estimator: AutoEncoder, X, vector: np.ndarray, *, strength: float = 1.0) -> np.ndarray:
+def shift(
+    estimator: BaseAutoEncoder, X, vector: np.ndarray, *, strength: float = 1.0
+) -> np.ndarray:
     """Decode the codes of ``X`` moved by ``strength`` × ``vector``."""
     codes = estimator.transform(X)
     if vector.shape != codes.shape[1:]:
@@ -91,7 +93,7 @@ def shift(estimator: AutoEncoder, X, vector: np.ndarray, *, strength: float = 1.
     return estimator.inverse_transform((codes + strength * vector).astype(np.float32))
 
 
-def manifold(estimator: AutoEncoder, *, n: int = 20, extent: float | None = None) -> np.ndarray:
+def manifold(estimator: BaseAutoEncoder, *, n: int = 20, extent: float | None = None) -> np.ndarray:
     """Decode an n × n grid over a 2-D latent plane: ``(n, n, *shape)``.
 
     For a VAE the grid follows the prior's quantiles from 5% to 95% in each unit (the
@@ -103,7 +105,7 @@ def manifold(estimator: AutoEncoder, *, n: int = 20, extent: float | None = None
     if size != 2:
         raise ParameterError(f"the manifold needs a 2-D code; this model's code has {size} units")
     if extent is None:
-        if not estimator.variational:
+        if not isinstance(estimator, VariationalAutoEncoder):
             raise ParameterError("give the plane's extent for a non-variational model")
         axis = torch.special.ndtri(torch.linspace(0.05, 0.95, n, dtype=torch.float64)).numpy()
     else:

@@ -15,6 +15,7 @@ import platform
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +25,13 @@ import torch
 from safetensors.torch import load_file, save
 from sklearn.utils._param_validation import InvalidParameterError
 
-from autoencoders.errors import AutoencodersError, DataError, ModelFileError
+from autoencoders.data.scaling import Scaler, scaler_from_dict
+from autoencoders.errors import AutoencodersError, DataError, ModelFileError, first_line
 from autoencoders.files import atomic_write_bytes
 from autoencoders.models import ModelConfig, build_model
 
-FORMAT_VERSION = 1
+# 2: one estimator class per model family (format 1 had one AutoEncoder for all).
+FORMAT_VERSION = 2
 CONFIG, WEIGHTS, HISTORY, METRICS = (
     "config.json",
     "model.safetensors",
@@ -87,7 +90,7 @@ def estimator_config(estimator) -> dict:
     params = {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()}
     return {
         "format_version": FORMAT_VERSION,
-        "estimator": type(estimator).__name__,
+        "estimator": estimator.family().__name__,
         "params": params,
         "model": estimator.model_config_.to_dict(),
         "scaling": {
@@ -99,9 +102,8 @@ def estimator_config(estimator) -> dict:
             "random_seed": estimator.random_seed_,
             "epochs_run": len(estimator.history_),
             "stop_reason": estimator.stop_reason_,
-            "sparsity": estimator.sparsity_,
-            "contractive": estimator.contractive_,
             "code_shape": list(estimator.code_shape_),
+            **estimator._resolved_options(),
         },
         "versions": library_versions(),
     }
@@ -203,51 +205,79 @@ def read_config(
     return config
 
 
-def load_estimator(path: str | Path, *, device: str = "auto"):
-    """Rebuild a fitted :class:`AutoEncoder` from its directory."""
-    from autoencoders.data import scaler_from_dict
-    from autoencoders.estimator import LOSSES, AutoEncoder, _resolve_device
+@dataclass
+class SavedEstimator:
+    """A saved model's files, read and checked: what ``load`` needs to rebuild it."""
 
+    estimator: str  # the family's class name
+    params: dict
+    model_config: ModelConfig
+    module: torch.nn.Module
+    scalers: tuple[Scaler, Scaler]  # input, target
+    fitted: dict
+    history: list[dict]
+
+
+def read_estimator(path: str | Path, *, families: dict[str, type]) -> SavedEstimator:
+    """Read a model directory saved by any of ``families`` (class name -> estimator class).
+
+    Format 1 had one ``AutoEncoder`` for every family: its params are given to the family
+    of its ``model``, less those that family does not have (they were at their defaults,
+    since format 1 refused them elsewhere).
+    """
     path = Path(path)
     config = read_config(path)
     where = path / CONFIG
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
+    name = config.get("estimator")
+    if config["format_version"] == 1 and name == "AutoEncoder":
+        name = next((n for n, f in families.items() if params.get("model") in f.models), name)
+        family = families[name]
+        params = {k: v for k, v in params.items() if k in family._get_param_names()}
+    if name not in families:
+        raise ModelFileError(f"{where}: not a saved autoencoder (estimator {name!r})")
     try:
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
-        estimator = AutoEncoder(**params)
-        estimator._validate_params()
+        families[name](**params)._validate_params()
     except (TypeError, InvalidParameterError) as error:
-        raise ModelFileError(f"{where}: invalid params ({_first_line(error)})") from None
+        raise ModelFileError(f"{where}: invalid params ({first_line(error)})") from None
     try:
         model_config = ModelConfig.from_dict(config["model"])
         module = build_model(model_config)
     except ModelFileError as error:
         raise ModelFileError(f"{where}: {error}") from None
     except (ValueError, TypeError) as error:
-        raise ModelFileError(f"{where}: invalid model ({_first_line(error)})") from None
+        raise ModelFileError(f"{where}: invalid model ({first_line(error)})") from None
     try:
         input_scaler = scaler_from_dict(config["scaling"]["input"])
         target_scaler = scaler_from_dict(config["scaling"]["target"])
     except (AutoencodersError, ValueError, TypeError, KeyError) as error:
-        raise ModelFileError(f"{where}: invalid scaling ({_first_line(error)})") from None
-    fitted = config["fitted"]
-    if fitted.get("loss") not in LOSSES:
-        raise ModelFileError(f"{where}: fitted.loss must be one of {', '.join(LOSSES)}")
-
+        raise ModelFileError(f"{where}: invalid scaling ({first_line(error)})") from None
+    losses = families[name].losses
+    if config["fitted"].get("loss") not in losses:
+        raise ModelFileError(f"{where}: fitted.loss must be one of {', '.join(losses)}")
     module.load_state_dict(read_weights(path / WEIGHTS, module.state_dict()))
-    estimator.device_ = _resolve_device(device)
-    estimator.module_ = module.to(estimator.device_).eval()
-    estimator.model_config_ = model_config
-    estimator.input_scaler_ = input_scaler
-    estimator.target_scaler_ = target_scaler
-    estimator.loss_ = fitted["loss"]
-    estimator.random_seed_ = fitted.get("random_seed")
-    estimator.stop_reason_ = fitted.get("stop_reason", "completed")
+    return SavedEstimator(
+        name,
+        params,
+        model_config,
+        module,
+        (input_scaler, target_scaler),
+        config["fitted"],
+        read_history(path / HISTORY),
+    )
+
+
+def restore(estimator, saved: SavedEstimator, device: torch.device) -> None:
+    """Set a new estimator's fitted attributes from its saved files."""
+    estimator.device_ = device
+    estimator.module_ = saved.module.to(device).eval()
+    estimator.model_config_ = saved.model_config
+    estimator.input_scaler_, estimator.target_scaler_ = saved.scalers
+    estimator.loss_ = saved.fitted["loss"]
+    estimator.random_seed_ = saved.fitted.get("random_seed")
+    estimator.stop_reason_ = saved.fitted.get("stop_reason", "completed")
     estimator.corruption_ = None
-    estimator.sparsity_ = fitted.get("sparsity")
-    estimator.contractive_ = fitted.get("contractive")
-    estimator.history_ = read_history(path / HISTORY)
-    estimator._set_shape_attributes()
-    return estimator
+    estimator.history_ = saved.history
 
 
 def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -258,7 +288,7 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, tor
         raise ModelFileError(f"{path}: missing; the model directory is incomplete") from None
     except Exception as error:  # safetensors raises its own error types for damaged files
         raise ModelFileError(
-            f"{path}: not a valid safetensors file ({_first_line(error)})"
+            f"{path}: not a valid safetensors file ({first_line(error)})"
         ) from None
     for name, tensor in expected.items():
         if name not in weights:
@@ -294,8 +324,4 @@ def read_history(path: Path) -> list[dict[str, float]]:
                 for row in csv.DictReader(f)
             ]
     except (OSError, ValueError, csv.Error) as error:
-        raise ModelFileError(f"{path}: unreadable history ({_first_line(error)})") from None
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{path}: unreadable history ({first_line(error)})") from None

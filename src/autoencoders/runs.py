@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from autoencoders.data import Dataset
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import BaseAutoEncoder
 from autoencoders.persistence import CHECKPOINT, staged_directory
 from autoencoders.report import (
     Section,
@@ -32,13 +32,13 @@ GRID_SIZE = 10
 @dataclass
 class Run:
     path: Path
-    estimator: AutoEncoder
+    estimator: BaseAutoEncoder
     metrics: dict
     section: Section
 
 
 def train_run(
-    estimator: AutoEncoder,
+    estimator: BaseAutoEncoder,
     train: Dataset,
     out: str | Path,
     *,
@@ -97,7 +97,9 @@ def _fit(estimator, train, test, target, checkpoint, callbacks) -> None:
         estimator.fit(train.X, target.X, checkpoint=checkpoint, callbacks=callbacks)
 
 
-def evaluate_run(estimator: AutoEncoder, data: Dataset, *, target: Dataset | None = None) -> dict:
+def evaluate_run(
+    estimator: BaseAutoEncoder, data: Dataset, *, target: Dataset | None = None
+) -> dict:
     """Clean reconstruction metrics, plus denoising metrics for a denoising model."""
     y = None if target is None else target.X
     metrics = {
@@ -111,7 +113,7 @@ def evaluate_run(estimator: AutoEncoder, data: Dataset, *, target: Dataset | Non
 
 
 def run_section(
-    estimator: AutoEncoder,
+    estimator: BaseAutoEncoder,
     data: Dataset,
     folder: Path,
     metrics: dict,
@@ -184,7 +186,7 @@ def run_section(
     )
 
 
-def _describe(estimator: AutoEncoder) -> str:
+def _describe(estimator: BaseAutoEncoder) -> str:
     config = estimator.model_config_
     code = "×".join(map(str, estimator.code_shape_))
     text = (

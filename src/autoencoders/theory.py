@@ -16,7 +16,7 @@ import numpy as np
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA
 
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import AutoEncoder
 
 
 @dataclass

@@ -29,11 +29,13 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from autoencoders.errors import DataError, ModelFileError
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import AutoEncoder
+from autoencoders.estimators import load as load_model
+from autoencoders.estimators.inputs import check_samples
 from autoencoders.files import atomic_write_bytes
 
 DETECTOR = "detector.json"  # beside the wrapped model's config.json and model.safetensors
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the parameter score became anomaly_score
 SCORES = ("model", "mse", "normalized")
 # Each feature's mean squared error is floored at this fraction of the average over
 # features, so a feature that is always reconstructed exactly cannot blow up the score.
@@ -80,7 +82,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         Expected fraction of anomalies in the training data. The threshold is the
         ``1 − contamination`` quantile of the training scores: 0.05 puts it at their
         95th percentile.
-    score : {"auto", "model", "mse", "normalized"}
+    anomaly_score : {"auto", "model", "mse", "normalized"}
         The anomaly score. ``model``: minus the model's own ``score_samples`` (the loss it
         was trained with, per sample; a VAE's negative ELBO). ``mse``: the mean squared
         reconstruction error over features or pixels. ``normalized``: each feature's
@@ -107,10 +109,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     ----------
     model_ : estimator
         The fitted model.
-    score_ : str
+    anomaly_score_ : str
         The score in use (``auto`` resolved).
     threshold_ : float
         Samples whose anomaly score (``-score_samples``) exceeds it are anomalies.
+    offset_ : float
+        ``-threshold_``: scikit-learn's name, ``decision_function = score_samples - offset_``.
+    n_features_in_ : int
+        Columns of a table ``X`` (not set for images).
     error_scale_ : ndarray or None
         Per feature or pixel, the mean squared error on the training samples the final
         model was fitted on (``normalized`` only).
@@ -119,7 +125,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "model": [HasMethods(["fit", "score_samples"]), None],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "score": [StrOptions({"auto", *SCORES})],
+        "anomaly_score": [StrOptions({"auto", *SCORES})],
         "trim": [Interval(Real, 0, 0.5, closed="left")],
         "screens": [Interval(Integral, 0, None, closed="left")],
         "screen_epochs": [Interval(Integral, 1, None, closed="left"), None],
@@ -132,7 +138,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         model=None,
         *,
         contamination: float = 0.1,
-        score: str = "auto",
+        anomaly_score: str = "auto",
         trim: float = 0.2,
         screens: int = 2,
         screen_epochs: int | None = 3,
@@ -141,7 +147,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     ) -> None:
         self.model = model
         self.contamination = contamination
-        self.score = score
+        self.anomaly_score = anomaly_score
         self.trim = trim
         self.screens = screens
         self.screen_epochs = screen_epochs
@@ -151,10 +157,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     def fit(self, X, y=None) -> AnomalyDetector:
         """Train the model on ``X`` and set the threshold from its scores; ``y`` is ignored."""
         self._validate_params()
-        X = _as_samples(X)
-        self.score_ = self.score
-        if self.score == "auto":
-            self.score_ = "normalized" if X.ndim == 2 else "mse"
+        X = check_samples(X, "X")
+        self.anomaly_score_ = self.anomaly_score
+        if self.anomaly_score == "auto":
+            self.anomaly_score_ = "normalized" if X.ndim == 2 else "mse"
         self.error_scale_ = None
         keep = np.ones(len(X), dtype=bool)
         screens = 0 if self.trim == 0 or isinstance(self.model, FrozenEstimator) else self.screens
@@ -165,7 +171,13 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self.model_ = self._fit_model(X[keep])
         scores = self._fitted_scores(X, keep)
         self.threshold_ = float(np.quantile(scores, 1 - self.contamination))
+        self._set_fitted_shape()
         return self
+
+    def _set_fitted_shape(self) -> None:
+        self.offset_ = -self.threshold_
+        if X_columns := getattr(self.model_, "n_features_in_", None):
+            self.n_features_in_ = X_columns
 
     def _fit_model(self, X: np.ndarray, *, screen: bool = False):
         if self.model is None:
@@ -179,7 +191,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     def _fitted_scores(self, X: np.ndarray, normal: np.ndarray) -> np.ndarray:
         """Anomaly scores of the training data; ``normal`` marks the samples (those the
         model was fitted on) that set the per-feature scale of the ``normalized`` score."""
-        if self.score_ != "normalized":
+        if self.anomaly_score_ != "normalized":
             return self._anomaly_scores(X)
         errors = self.error_map(X)
         scale = errors[normal].mean(axis=0)
@@ -207,7 +219,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         Needs a model that reconstructs its input (an AutoEncoder)."""
         check_is_fitted(self, "model_")
         model = self.model_
-        X = _as_samples(X)
+        X = check_samples(X, "X")
         reconstruction = model.target_scaler_.transform(model.predict(X))
         if reconstruction.ndim == 3:
             reconstruction = reconstruction[:, None]
@@ -215,10 +227,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         return np.square(original - reconstruction, dtype=np.float32)
 
     def _anomaly_scores(self, X) -> np.ndarray:
-        if self.score_ == "model":
+        X = check_samples(X, "X")
+        if self.anomaly_score_ == "model":
             return -np.asarray(self.model_.score_samples(X), dtype=np.float64)
         errors = self.error_map(X)
-        if self.score_ == "normalized":
+        if self.anomaly_score_ == "normalized":
             errors = errors / self.error_scale_
         return errors.reshape(len(errors), -1).mean(1, dtype=np.float64)
 
@@ -235,7 +248,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         path = Path(model.save(path))
         scale = self.error_scale_
         fitted = {
-            "score": self.score_,
+            "score": self.anomaly_score_,
             "threshold": self.threshold_,
             "error_scale": None if scale is None else scale.ravel().tolist(),
         }
@@ -249,9 +262,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         """Rebuild a saved detector (JSON and safetensors only, never unpickled)."""
         path = Path(path)
         document = _read_detector_json(path / DETECTOR)
-        model = AutoEncoder.load(path, device=device)
+        model = load_model(path, device=device)
         where = path / DETECTOR
         params, fitted = document["params"], document["fitted"]
+        if document["format_version"] == 1 and "score" in params:  # renamed in format 2
+            params = {**params, "anomaly_score": params.pop("score")}
         try:
             detector = cls(clone(model), **params)
             detector._validate_params()
@@ -262,16 +277,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             raise ModelFileError(f"{where}: fitted.score must be one of {', '.join(SCORES)}")
         if not isinstance(threshold, Real) or not math.isfinite(threshold):
             raise ModelFileError(f"{where}: fitted.threshold must be a finite number")
-        detector.model_, detector.score_, detector.threshold_ = model, score, float(threshold)
+        detector.model_, detector.anomaly_score_, detector.threshold_ = (
+            model,
+            score,
+            float(threshold),
+        )
         detector.error_scale_ = _error_scale(fitted.get("error_scale"), model, score, where)
+        detector._set_fitted_shape()
         return detector
-
-
-def _as_samples(X) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim < 2:
-        raise DataError(f"X must have samples along its first axis, got shape {X.shape}")
-    return X
 
 
 def _read_detector_json(file: Path) -> dict:

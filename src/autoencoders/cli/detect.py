@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import click
-import numpy as np
 from sklearn.frozen import FrozenEstimator
 
 from autoencoders.applications import AnomalyDetector
 from autoencoders.applications.anomaly import DETECTOR, SCORES
 from autoencoders.cli.app import cli
-from autoencoders.cli.commands import SPLIT
-from autoencoders.cli.options import data_options, read_data
-from autoencoders.cli.outputs import write_text
+from autoencoders.cli.options import SPLIT, data_options, read_data
+from autoencoders.cli.outputs import scores_csv, write_text
 from autoencoders.errors import DataError
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import load as load_model
 from autoencoders.report.anomaly import detection_figure
 
 DEFAULT_CONTAMINATION = 0.1
@@ -78,34 +75,22 @@ def detect(run, input_data, output, reference, contamination, score, figure, spl
         source = f"saved in {run}"
     else:
         base = AnomalyDetector.load(run) if saved else None
-        model = base.model_ if base else AutoEncoder.load(run)
+        model = base.model_ if base else load_model(run)
         reference_data = read_data(reference, "train", dict(options)) if reference else data
         detector = AnomalyDetector(
             FrozenEstimator(model),
             contamination=contamination or (base.contamination if base else DEFAULT_CONTAMINATION),
-            score=score or (base.score if base else "auto"),
+            anomaly_score=score or (base.anomaly_score if base else "auto"),
         ).fit(reference_data.X)
         source = f"top {detector.contamination:.3g} of {reference_data.name}"
     anomaly_scores = -detector.score_samples(data.X)
     flagged = anomaly_scores > detector.threshold_
-    write_text(output, _csv(anomaly_scores, flagged, data.y))
+    write_text(output, scores_csv(anomaly_scores, flagged, data.y))
     figure = Path(figure) if figure else Path(output).with_suffix(".png")
     detection_figure(detector, data.X, anomaly_scores, figure, title=f"Anomalies in {data.name}")
     click.echo(
         f"{flagged.sum()} of {len(flagged)} samples of {data.name} are anomalies: "
-        f"score above {detector.threshold_:.4g} ({detector.score_} score; threshold: {source})"
+        f"score above {detector.threshold_:.4g} "
+        f"({detector.anomaly_score_} score; threshold: {source})"
     )
     click.echo(f"wrote {output} and {figure}")
-
-
-def _csv(scores: np.ndarray, flagged: np.ndarray, labels: np.ndarray | None) -> str:
-    columns = [np.arange(len(scores)), scores, flagged.astype(int)]
-    header = "index,anomaly_score,is_anomaly"
-    if labels is not None:
-        columns.append(labels)
-        header += ",label"
-    text = io.StringIO()
-    table = np.column_stack(columns).astype(object)
-    formats = ["%d", "%.7g", "%d", "%d"][: len(columns)]
-    np.savetxt(text, table, delimiter=",", header=header, comments="", fmt=formats)
-    return text.getvalue().rstrip("\n")

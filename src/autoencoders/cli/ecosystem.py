@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from autoencoders.cli.app import cli
+from autoencoders.cli.options import RUN
 from autoencoders.errors import ParameterError
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import load as load_model
 
-RUN = click.argument("run", type=click.Path())
 DATA = click.option(
     "--data",
     help="Reference DATA: the explorer's points and the normal data that calibrates the "
@@ -55,7 +55,7 @@ def export(run, format_, output) -> None:
     """
     from autoencoders.export import export_model
 
-    for path in export_model(AutoEncoder.load(run, device="cpu"), output, format=format_):
+    for path in export_model(load_model(run, device="cpu"), output, format=format_):
         click.echo(f"wrote {path}")
 
 

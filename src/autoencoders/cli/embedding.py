@@ -15,11 +15,10 @@ from autoencoders.applications.embedding import (
     trustworthiness_score,
 )
 from autoencoders.cli.app import cli
-from autoencoders.cli.commands import SPLIT
-from autoencoders.cli.options import data_options, read_data
+from autoencoders.cli.options import SPLIT, data_options, read_data
 from autoencoders.cli.outputs import write_text
 from autoencoders.errors import DataError
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import load as load_model
 from autoencoders.report import embedding_scatter
 
 TRUSTWORTHINESS_SAMPLE = 2000  # enough for two decimals, seconds to compute
@@ -58,7 +57,7 @@ def embed(run, input_data, output, figure, split, **options) -> None:
     """Embed INPUT with the encoder in RUN and draw it beside PCA of the same data."""
     if Path(output).suffix.lower() != ".csv":
         raise DataError(f"{output}: the embedding is written as CSV; give a name ending in .csv")
-    estimator = AutoEncoder.load(run)
+    estimator = load_model(run)
     data = read_data(input_data, split, options)
     codes = estimator.transform(data.X)
     scaled = estimator.input_scaler_.transform(data.X)  # what the encoder sees

@@ -12,7 +12,7 @@ from autoencoders.cli.app import cli
 from autoencoders.cli.options import data_options, read_data
 from autoencoders.cli.outputs import write_text
 from autoencoders.data import BUILTIN_DATASETS
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import load as load_model
 from autoencoders.report import score_bars
 
 
@@ -45,7 +45,7 @@ def features(run, data, test_spec, output, figure, **options) -> None:
     """Score the codes of RUN as features of labelled DATA: a linear probe and k-means."""
     if not test_spec and data not in BUILTIN_DATASETS:
         raise click.UsageError("give --test DATA: held-out labelled data to score on")
-    estimator = AutoEncoder.load(run)
+    estimator = load_model(run)
     train = read_data(data, "train", dict(options))
     test = read_data(test_spec or data, "test", dict(options))
     table = compare_features(estimator, train, test)

@@ -13,11 +13,11 @@ import numpy as np
 
 from autoencoders import generation
 from autoencoders.cli.app import cli
-from autoencoders.cli.commands import RUN, SPLIT
-from autoencoders.cli.options import data_options, int_list, read_data
+from autoencoders.cli.options import RUN, SPLIT, data_options, int_list, read_data
 from autoencoders.cli.outputs import write_output
 from autoencoders.errors import DataError
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import BaseAutoEncoder
+from autoencoders.estimators import load as load_model
 from autoencoders.report import image_grid
 
 OUTPUT = click.option(
@@ -29,7 +29,7 @@ OUTPUT = click.option(
 SEED = click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
 
 
-def _write(estimator: AutoEncoder, grid: np.ndarray, output: str, title: str, **figure) -> None:
+def _write(estimator: BaseAutoEncoder, grid: np.ndarray, output: str, title: str, **figure) -> None:
     """``grid`` is (rows, columns, *sample shape) in the data's units."""
     flat = grid.reshape(-1, *grid.shape[2:])
     if Path(output).suffix.lower() == ".png":
@@ -39,13 +39,13 @@ def _write(estimator: AutoEncoder, grid: np.ndarray, output: str, title: str, **
     click.echo(f"wrote {write_output(output, flat, images01=_maybe_images(estimator, flat))}")
 
 
-def _maybe_images(estimator: AutoEncoder, outputs: np.ndarray) -> np.ndarray | None:
+def _maybe_images(estimator: BaseAutoEncoder, outputs: np.ndarray) -> np.ndarray | None:
     if len(estimator.output_shape_) != 3:
         return None
     return _as_images(estimator, outputs)
 
 
-def _as_images(estimator: AutoEncoder, outputs: np.ndarray) -> np.ndarray:
+def _as_images(estimator: BaseAutoEncoder, outputs: np.ndarray) -> np.ndarray:
     if len(estimator.output_shape_) != 3:
         raise DataError(
             "a .png figure needs a model of images; this one outputs vectors, so write "
@@ -74,7 +74,7 @@ Examples:
 @SEED
 def sample(run, count, output, seed) -> None:
     """Draw COUNT codes from a variational model's prior and decode them."""
-    estimator = AutoEncoder.load(run)
+    estimator = load_model(run)
     samples = estimator.sample(count, random_state=seed)
     if Path(output).suffix.lower() == ".png":  # the largest full square-ish grid
         columns = int(np.ceil(np.sqrt(count)))
@@ -113,7 +113,7 @@ Examples:
 @data_options
 def interpolate(run, data, start, end, steps, method, output, split, **options) -> None:
     """Decode the path between the codes of two samples of DATA."""
-    estimator = AutoEncoder.load(run)
+    estimator = load_model(run)
     X = read_data(data, split, options).X
     path = generation.interpolate(
         estimator,
@@ -144,7 +144,7 @@ Examples:
 @data_options
 def traverse(run, data, index, units, span, steps, output, split, **options) -> None:
     """Vary one code unit at a time (±SPAN) around the code of a sample of DATA."""
-    estimator = AutoEncoder.load(run)
+    estimator = load_model(run)
     X = read_data(data, split, options).X
     grid = generation.traverse(
         estimator, _sample_index(X, index, "--index"), units=units, span=span, steps=steps
@@ -175,7 +175,7 @@ def arithmetic(
     run, data, without, with_, apply_to, count, strength, output, split, **options
 ) -> None:
     """Latent arithmetic: move samples by the mean code of one labelled group minus another's."""
-    estimator = AutoEncoder.load(run)
+    estimator = load_model(run)
     dataset = read_data(data, split, options)
     if dataset.y is None:
         raise DataError(f"{data}: arithmetic needs labelled data (use --label-column for a CSV)")
@@ -224,6 +224,6 @@ Examples:
 @OUTPUT
 def manifold(run, size, extent, output) -> None:
     """Decode a grid over the latent plane of a model with a 2-D code."""
-    estimator = AutoEncoder.load(run)
+    estimator = load_model(run)
     grid = generation.manifold(estimator, n=size, extent=extent)
     _write(estimator, grid, output, "the learned 2-D manifold")

@@ -7,6 +7,7 @@ import functools
 import click
 
 from autoencoders.data import Dataset, load_dataset, windowed
+from autoencoders.training import Corruption
 
 
 def int_list(ctx, param, value: str | None) -> tuple[int, ...] | None:
@@ -95,3 +96,36 @@ def read_data(spec: str, split: str, options: dict) -> Dataset:
     context = click.get_current_context(silent=True)
     windows = context.meta.get("autoencoders.window") if context is not None else None
     return dataset if windows is None else windowed(dataset, *windows)
+
+
+RUN = click.argument("run", type=click.Path())
+OUTPUT = click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="File to write: .npy, .npz or .csv; a name without suffix is a folder of PNG images.",
+)
+
+
+SPLIT = click.option(
+    "--split",
+    type=click.Choice(["train", "test", "all"]),
+    default="test",
+    show_default=True,
+    help="Split of a built-in dataset.",
+)
+
+
+def noise(ctx, param, value: str | None) -> str | None:
+    if value is not None:
+        Corruption.parse(value)  # fail before any work is done
+    return value
+
+
+def summary(metrics: dict) -> str:
+    parts = [
+        f"{name.upper()} {value:.4g}"
+        for name, value in metrics.items()
+        if name in ("bce", "mse", "psnr")
+    ]
+    return ", ".join(parts)

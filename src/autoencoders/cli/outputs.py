@@ -70,3 +70,17 @@ def _write_pngs(folder: Path, images01: np.ndarray) -> str:
         Image.fromarray(array).save(buffer, format="PNG")
         atomic_write_bytes(folder / f"{i:0{width}d}.png", buffer.getvalue())
     return f"{folder}/ ({len(pixels)} PNG images)"
+
+
+def scores_csv(scores: np.ndarray, flagged: np.ndarray, labels: np.ndarray | None) -> str:
+    """index, anomaly_score, is_anomaly (and label) per sample or time step."""
+    columns = [np.arange(len(scores)), scores, flagged.astype(int)]
+    header = "index,anomaly_score,is_anomaly"
+    if labels is not None:
+        columns.append(labels)
+        header += ",label"
+    text = io.StringIO()
+    table = np.column_stack(columns).astype(object)
+    formats = ["%d", "%.7g", "%d", "%d"][: len(columns)]
+    np.savetxt(text, table, delimiter=",", header=header, comments="", fmt=formats)
+    return text.getvalue().rstrip("\n")

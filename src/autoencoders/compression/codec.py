@@ -12,8 +12,6 @@ True
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from numbers import Integral, Real
 from pathlib import Path
 from typing import ClassVar
@@ -21,16 +19,17 @@ from typing import ClassVar
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 
 from autoencoders.compression import bitstream
 from autoencoders.compression.loss import RateDistortionLoss
-from autoencoders.compression.model import CodecConfig, CodecNetwork
-from autoencoders.errors import DataError, ParameterError
-from autoencoders.estimator import _resolve_device, _resolve_seed
+from autoencoders.compression.model import CodecConfig, CodecNetwork, model_id
+from autoencoders.compression.persistence import read_codec, save_codec
+from autoencoders.errors import DataError, ModelFileError, ParameterError, first_line
 from autoencoders.training import TrainConfig, Trainer
+from autoencoders.training.runtime import resolve_device, resolve_seed
 
 PEAK = 255
 
@@ -117,14 +116,23 @@ class ImageCodec(BaseEstimator):
         self.device = device
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Images (n, C, H, W) of 8-bit levels: scikit-learn's checks on tables cannot apply
+        # (tests/test_sklearn_checks.py runs the others, and the image form of the rest).
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = True
+        return tags
+
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, *, validation_data=None) -> ImageCodec:
         """Train on images ``X`` (uint8, or floats in [0, 1]); ``y`` is ignored."""
         self._validate_params()
         images = as_images(X, "X")
-        seed = _resolve_seed(self.random_state)
+        seed = resolve_seed(self.random_state)
         self.random_seed_ = seed
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         config = CodecConfig(
             tuple(images.shape[1:]),
             self.filters,
@@ -289,25 +297,24 @@ class ImageCodec(BaseEstimator):
     # -------------------------------------------------------------- persistence
     def save(self, path: str | Path, *, metrics: dict | None = None) -> Path:
         """Write ``config.json``, ``model.safetensors``, ``history.csv`` (+ ``metrics.json``)."""
-        from autoencoders.compression.persistence import save_codec
-
         return save_codec(self, path, metrics=metrics)
 
     @classmethod
     def load(cls, path: str | Path) -> ImageCodec:
         """Rebuild a saved codec from its directory; never unpickles."""
-        from autoencoders.compression.persistence import load_codec
-
-        return load_codec(path)
-
-
-def model_id(module: CodecNetwork) -> str:
-    """SHA-256 of the network's config and every tensor (weights and coding tables)."""
-    digest = hashlib.sha256(json.dumps(module.config.to_dict(), sort_keys=True).encode())
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+        files = read_codec(path)
+        try:
+            codec = cls(**files.params)
+            codec._validate_params()
+        except (TypeError, InvalidParameterError) as error:
+            raise ModelFileError(
+                f"{Path(path) / 'config.json'}: invalid params ({first_line(error)})"
+            ) from None
+        codec.config_, codec.module_, codec.history_ = files.config, files.module, files.history
+        codec.model_id_ = model_id(files.module)
+        codec.random_seed_ = files.fitted.get("random_seed")
+        codec.stop_reason_ = files.fitted.get("stop_reason", "completed")
+        return codec
 
 
 def as_images(X, name: str) -> np.ndarray:
@@ -333,4 +340,4 @@ def _to_unit(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.astype(np.float32)) / PEAK
 
 
-__all__ = ["ImageCodec", "as_images", "model_id"]
+__all__ = ["ImageCodec", "as_images"]

@@ -19,6 +19,8 @@ learns on the values it will decode (Minnen & Singh, 2020).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import asdict, dataclass
 
@@ -179,3 +181,12 @@ class CodecNetwork(nn.Module):
     def _noisy(self, values: Tensor) -> Tensor:
         noise = torch.rand(values.shape, generator=self.noise_rng, device=values.device)
         return values + noise - 0.5
+
+
+def model_id(module: CodecNetwork) -> str:
+    """SHA-256 of the network's config and every tensor (weights and coding tables)."""
+    digest = hashlib.sha256(json.dumps(module.config.to_dict(), sort_keys=True).encode())
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()

@@ -7,14 +7,13 @@ alone, and its model id (a hash of config and weights) is checked when it is loa
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from safetensors.torch import save
-from sklearn.utils._param_validation import InvalidParameterError
 
-from autoencoders.compression.codec import ImageCodec, model_id
-from autoencoders.compression.model import CodecConfig, CodecNetwork
-from autoencoders.errors import ModelFileError
+from autoencoders.compression.model import CodecConfig, CodecNetwork, model_id
+from autoencoders.errors import ModelFileError, first_line
 from autoencoders.files import atomic_write_bytes
 from autoencoders.persistence import (
     CONFIG,
@@ -33,8 +32,8 @@ FORMAT_VERSION = 1
 ESTIMATOR = "ImageCodec"
 
 
-def save_codec(codec: ImageCodec, path: str | Path, *, metrics: dict | None = None) -> Path:
-    """Write a fitted codec's files into the directory ``path`` (created if needed)."""
+def save_codec(codec, path: str | Path, *, metrics: dict | None = None) -> Path:
+    """Write a fitted :class:`~autoencoders.compression.ImageCodec`'s files into ``path``."""
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(codec)
@@ -63,8 +62,19 @@ def save_codec(codec: ImageCodec, path: str | Path, *, metrics: dict | None = No
     return path
 
 
-def load_codec(path: str | Path) -> ImageCodec:
-    """Rebuild a fitted :class:`ImageCodec`; refuse a folder whose weights do not match."""
+@dataclass
+class CodecFiles:
+    """What a codec run directory holds, checked: enough for ``ImageCodec.load``."""
+
+    params: dict
+    config: CodecConfig
+    module: CodecNetwork
+    fitted: dict
+    history: list[dict]
+
+
+def read_codec(path: str | Path) -> CodecFiles:
+    """Read and check a codec run; refuse a folder whose weights do not match its id."""
     path = Path(path)
     where = path / CONFIG
     config = read_config(
@@ -76,11 +86,6 @@ def load_codec(path: str | Path) -> ImageCodec:
         format_version=FORMAT_VERSION,
     )
     try:
-        codec = ImageCodec(**config["params"])
-        codec._validate_params()
-    except (TypeError, InvalidParameterError) as error:
-        raise ModelFileError(f"{where}: invalid params ({_first_line(error)})") from None
-    try:
         model = config["model"]
         network_config = CodecConfig(**{**model, "image_shape": tuple(model["image_shape"])})
         if len(network_config.image_shape) != 3 or network_config.image_shape[0] not in (1, 3):
@@ -88,20 +93,20 @@ def load_codec(path: str | Path) -> ImageCodec:
         module = CodecNetwork(network_config)
         module.z_prior.resize_tables(int(config["fitted"]["table_length"]))
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise ModelFileError(f"{where}: invalid model ({_first_line(error)})") from None
+        raise ModelFileError(f"{where}: invalid model ({first_line(error)})") from None
     module.load_state_dict(read_weights(path / WEIGHTS, module.state_dict()))
-    codec.config_ = network_config
-    codec.module_ = module.eval()
-    codec.model_id_ = model_id(module)
-    if codec.model_id_ != config["fitted"].get("model_id"):
+    if model_id(module) != config["fitted"].get("model_id"):
         raise ModelFileError(
             f"{path / WEIGHTS}: does not match the model id in {CONFIG}; "
             "the run directory was altered or mixed with another run"
         )
-    codec.random_seed_ = config["fitted"].get("random_seed")
-    codec.stop_reason_ = config["fitted"].get("stop_reason", "completed")
-    codec.history_ = read_history(path / HISTORY)
-    return codec
+    return CodecFiles(
+        config["params"],
+        network_config,
+        module.eval(),
+        config["fitted"],
+        read_history(path / HISTORY),
+    )
 
 
 def is_codec_run(path: str | Path) -> bool:
@@ -118,8 +123,4 @@ def _constriction_version() -> str:
     return version("constriction")
 
 
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-__all__ = ["METRICS", "is_codec_run", "load_codec", "save_codec"]
+__all__ = ["METRICS", "CodecFiles", "is_codec_run", "read_codec", "save_codec"]

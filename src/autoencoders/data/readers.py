@@ -10,25 +10,20 @@ import os
 import stat
 import zipfile
 import zlib
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from tokenize import TokenError
 from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from autoencoders.data.idx import read_idx
-from autoencoders.errors import DataError
+from autoencoders.data.image_folder import read_image_folder
+from autoencoders.errors import DataError, one_line
 
 __all__ = ["SUPPORTED_FORMATS", "FileData", "read_array_file", "read_csv", "read_image_folder"]
 
 SUPPORTED_FORMATS = ".npy, .npz, .csv, IDX (*-ubyte[.gz], .idx) or a folder of PNG/JPEG images"
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"})
-MAX_IMAGE_BYTES = 2**32
-"""Largest float32 array an image folder may become (4 GiB); larger data belongs in a
-memory-mapped .npy file."""
 
 _NPY_MAGIC = b"\x93NUMPY"
 _CHUNK_ELEMENTS = 2**20
@@ -55,10 +50,10 @@ def read_array_file(
     except FileNotFoundError:
         raise DataError(f"{path}: no such file or directory; check the path") from None
     except OSError as error:
-        raise DataError(f"{path}: cannot access ({_one_line(error)})") from None
+        raise DataError(f"{path}: cannot access ({one_line(error)})") from None
     if is_dir:
         _refuse_label_column(path, label_column, "an image folder's labels are its subfolders")
-        return read_image_folder(path, image_size=image_size)
+        return FileData(*read_image_folder(path, image_size=image_size))
     if image_size is not None:
         raise DataError(f"{path}: image_size only applies to image folders; drop it")
     suffix = path.suffix.lower()
@@ -77,7 +72,7 @@ def read_array_file(
     except PermissionError:
         raise DataError(f"{path}: permission denied; make the file readable") from None
     except OSError as error:
-        raise DataError(f"{path}: cannot read the file ({_one_line(error)})") from None
+        raise DataError(f"{path}: cannot read the file ({one_line(error)})") from None
     raise DataError(f"{path}: unsupported file type {suffix!r}; use {SUPPORTED_FORMATS}")
 
 
@@ -102,7 +97,7 @@ def read_npy(path: Path) -> FileData:
     except (ValueError, ArithmeticError, TokenError) as error:  # all from a damaged header
         if "object" in str(error).lower() or "pickle" in str(error).lower():
             raise DataError(_object_message(path)) from None
-        raise DataError(f"{path}: damaged .npy file ({_one_line(error)}); save it again") from None
+        raise DataError(f"{path}: damaged .npy file ({one_line(error)}); save it again") from None
     return FileData(_check_values(path, array), None)
 
 
@@ -131,11 +126,11 @@ def read_npz(path: Path, *, label_column: str | None = None) -> FileData:
     except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
         # zipfile raises NotImplementedError for an unknown version or compression method,
         # RuntimeError for an encrypted member
-        raise DataError(f"{path}: damaged .npz file ({_one_line(error)}); save it again") from None
+        raise DataError(f"{path}: damaged .npz file ({one_line(error)}); save it again") from None
     except (ValueError, TokenError) as error:  # numpy's refusal to unpickle, or a damaged member
         if "object" in str(error).lower() or "pickle" in str(error).lower():
             raise DataError(_object_message(path)) from None
-        raise DataError(f"{path}: damaged .npz file ({_one_line(error)}); save it again") from None
+        raise DataError(f"{path}: damaged .npz file ({one_line(error)}); save it again") from None
     if labels is None:
         return FileData(X, None)
     y, class_names = encode_labels(path, labels, len(X))
@@ -237,10 +232,6 @@ def _refuse_label_column(path: Path, label_column: str | None, why: str) -> None
         raise DataError(f"{path}: label_column does not apply here ({why}); drop it")
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
 # --- CSV -------------------------------------------------------------------------------
 
 
@@ -297,7 +288,7 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text; save the CSV file as UTF-8") from None
     except csv.Error as error:
-        raise DataError(f"{path}: malformed CSV ({_one_line(error)}); fix the quoting") from None
+        raise DataError(f"{path}: malformed CSV ({one_line(error)}); fix the quoting") from None
 
 
 def _is_number(cell: str) -> bool:
@@ -372,109 +363,3 @@ def _numbers_or_text(labels: list[str]) -> list:
         return [float(label) for label in labels]
     except ValueError:
         return labels
-
-
-# --- Image folders ---------------------------------------------------------------------
-
-_GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
-_WIDE_MODES = {"I": 65535.0, "I;16": 65535.0, "I;16B": 65535.0, "I;16L": 65535.0, "I;16N": 65535.0}
-
-
-def read_image_folder(folder: Path, *, image_size: int | tuple[int, int] | None = None) -> FileData:
-    """Read every image under ``folder`` into float32 ``(n, C, H, W)`` values in [0, 1].
-
-    Grayscale if every image is, else RGB. Images are resized to ``image_size``
-    (H, W), else to the most common size. Images inside subfolders are labelled
-    by the sorted index of their top-level subfolder.
-    """
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix.lower() in IMAGE_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and p.is_file()
-    )
-    if not files:
-        raise DataError(f"{folder}: no PNG or JPEG images in this folder or below; add some")
-    modes, sizes = [], []
-    for file in files:
-        with _open_image(file) as image:
-            modes.append(image.mode)
-            sizes.append((image.height, image.width))
-    height, width = _target_size(folder, image_size, sizes)
-    channels = 1 if all(mode in _GRAY_MODES for mode in modes) else 3
-    n_bytes = 4 * len(files) * channels * height * width
-    if n_bytes > MAX_IMAGE_BYTES:
-        raise DataError(
-            f"{folder}: {len(files)} images of {channels}x{height}x{width} need "
-            f"{n_bytes / 2**30:.0f} GiB as float32; pass a smaller image_size, fewer images, "
-            "or save them as one .npy file"
-        )
-    X = np.empty((len(files), channels, height, width), dtype=np.float32)
-    for i, file in enumerate(files):
-        with _open_image(file) as image:
-            X[i] = _to_array(file, image, channels, (width, height))
-    y, class_names = _folder_labels(folder, files)
-    return FileData(X, y, class_names)
-
-
-def _open_image(file: Path) -> Image.Image:
-    try:
-        return Image.open(file)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
-        raise DataError(
-            f"{file}: not a readable image ({_one_line(error)}); remove or replace it"
-        ) from None
-
-
-def _target_size(folder: Path, image_size, sizes: list[tuple[int, int]]) -> tuple[int, int]:
-    if image_size is None:
-        counts = Counter(sizes)
-        return max(counts, key=lambda s: (counts[s], s))  # most common; ties: the largest
-    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
-        raise DataError(
-            f"{folder}: image_size must be a positive int or (height, width), got {image_size!r}"
-        )
-    return size
-
-
-def _to_array(file: Path, image: Image.Image, channels: int, size: tuple[int, int]) -> np.ndarray:
-    """Return one image as float32 ``(channels, H, W)`` in [0, 1]."""
-    try:
-        if image.mode in _WIDE_MODES or image.mode == "F":
-            scale = _WIDE_MODES.get(image.mode, 1.0)
-            values = np.asarray(image, dtype=np.float32)
-            if np.isnan(values).any():  # a float image's NaN would survive the clip below
-                raise DataError(f"{file}: holds NaN pixel values; fill them or remove the image")
-            plane = Image.fromarray(np.clip(values / scale, 0.0, 1.0))  # float32 -> mode "F"
-            if plane.size != size:
-                plane = plane.resize(size, Image.Resampling.BILINEAR)
-            return np.broadcast_to(
-                np.asarray(plane, dtype=np.float32), (channels, size[1], size[0])
-            )
-        image = image.convert("L" if channels == 1 else "RGB")
-        if image.size != size:
-            image = image.resize(size, Image.Resampling.BILINEAR)
-        pixels = np.asarray(image, dtype=np.float32) / 255.0
-        return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
-    except DataError:
-        raise
-    except (OSError, ValueError, SyntaxError) as error:
-        raise DataError(
-            f"{file}: damaged image ({_one_line(error)}); remove or replace it"
-        ) from None
-
-
-def _folder_labels(folder: Path, files: list[Path]):
-    depths = {len(f.relative_to(folder).parts) > 1 for f in files}
-    if depths == {False}:
-        return None, None
-    if depths == {True, False}:
-        raise DataError(
-            f"{folder}: some images sit directly in the folder and some in subfolders; "
-            "put every image in a class subfolder, or all of them at the top"
-        )
-    classes = [f.relative_to(folder).parts[0] for f in files]
-    names, codes = np.unique(classes, return_inverse=True)
-    return codes.astype(np.int64), tuple(str(n) for n in names)

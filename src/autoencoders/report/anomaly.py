@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from autoencoders.errors import DataError
-from autoencoders.report.figures import LABEL_FONT_SIZE, _image_axes, _save, _show_image
+from autoencoders.report.drawing import LABEL_FONT_SIZE, image_axes, save, show_image
 
 ERROR_COLORMAP = "inferno"
 
@@ -49,12 +49,12 @@ def anomaly_grid(
         raise DataError(f"images must be (n, C, H, W) with C = 1 or 3, got {inputs.shape}")
     maps = errors.mean(axis=1)  # (n, H, W): one map per image, channels averaged
     vmax = float(np.percentile(maps[np.concatenate(list(groups.values()))], 99.5)) or 1.0
-    figure, axes = _image_axes(6, count, inputs.shape[2:], captions=True)
+    figure, axes = image_axes(6, count, inputs.shape[2:], captions=True)
     for group_index, (label, chosen) in enumerate(groups.items()):
         rows = axes[3 * group_index : 3 * group_index + 3]
         for column, sample in enumerate(chosen):
-            _show_image(rows[0][column], inputs[sample])
-            _show_image(rows[1][column], reconstructions[sample])
+            show_image(rows[0][column], inputs[sample])
+            show_image(rows[1][column], reconstructions[sample])
             rows[2][column].imshow(
                 maps[sample], cmap=ERROR_COLORMAP, vmin=0.0, vmax=vmax, interpolation="nearest"
             )
@@ -63,7 +63,7 @@ def anomaly_grid(
             row[0].set_ylabel(
                 name, rotation=0, ha="right", va="center", fontsize=LABEL_FONT_SIZE, labelpad=8
             )
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def _table_errors(errors, names, groups, path, error_label, title) -> Path:
@@ -85,7 +85,7 @@ def _table_errors(errors, names, groups, path, error_label, title) -> Path:
     axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1].set_xlabel("feature")
     figure.colorbar(image, ax=list(axes), label=error_label)
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def score_histogram(
@@ -116,7 +116,7 @@ def score_histogram(
     ax.set_xlabel("anomaly score")
     ax.set_ylabel("samples")
     ax.legend()
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def detection_figure(
@@ -134,7 +134,7 @@ def detection_figure(
     inputs = model.input_scaler_.transform(shown).reshape(reconstructions.shape)
     errors = detector.error_map(shown)
     label = "squared error"
-    if detector.score_ == "normalized":  # show each feature's share of the score
+    if detector.anomaly_score_ == "normalized":  # show each feature's share of the score
         errors, label = errors / detector.error_scale_, "squared error / its training mean"
     return anomaly_grid(
         inputs,

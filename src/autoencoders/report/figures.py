@@ -13,14 +13,19 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, MaxNLocator
 
 from autoencoders.errors import DataError
+from autoencoders.report.drawing import (
+    LABEL_FONT_SIZE,
+    check_images,
+    image_axes,
+    save,
+    show_image,
+    table_figure,
+)
 
-DPI = 120
-LABEL_FONT_SIZE = 11
 # History keys that are bookkeeping rather than losses (``val_`` prefixes are stripped first).
 NOT_LOSSES = frozenset(
     {"epoch", "epochs", "step", "steps", "seconds", "time", "lr", "learning_rate"}
@@ -66,14 +71,14 @@ def image_row(
     if labels is not None and len(labels) != len(images):
         raise DataError(f"got {len(labels)} labels for {len(images)} images")
     if images.ndim == 2:
-        return _table_figure({"": images}, path, title=title, row_names=labels)
-    _check_images(images, "images")
-    figure, axes = _image_axes(1, len(images), images.shape[2:], captions=labels is not None)
+        return table_figure({"": images}, path, title=title, row_names=labels)
+    check_images(images, "images")
+    figure, axes = image_axes(1, len(images), images.shape[2:], captions=labels is not None)
     for column, ax in enumerate(axes[0]):
-        _show_image(ax, images[column])
+        show_image(ax, images[column])
         if labels is not None:
             ax.set_title(str(labels[column]), fontsize=LABEL_FONT_SIZE - 1)
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def image_grid(
@@ -98,10 +103,10 @@ def image_grid(
         for c in range(columns):
             top, left = r * (height + gap), c * (width + gap)
             mosaic[:, top : top + height, left : left + width] = grid[r, c]
-    scale = min(2.0, max(1.1, height / 32)) / height  # inches per pixel, as _image_axes
+    scale = min(2.0, max(1.1, height / 32)) / height  # inches per pixel, as image_axes
     figure = Figure(figsize=(mosaic.shape[2] * scale, mosaic.shape[1] * scale))
     ax = figure.add_axes((0, 0, 1, 1))
-    _show_image(ax, mosaic)
+    show_image(ax, mosaic)
     ax.set_xticks([])
     ax.set_yticks(
         [] if row_labels is None else [r * (height + gap) + height / 2 for r in range(rows)]
@@ -111,7 +116,7 @@ def image_grid(
         ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def sequence_reconstructions(
@@ -159,7 +164,7 @@ def sequence_reconstructions(
         ax.set_ylabel(f"#{i}")
     axes[0].legend(loc="upper right", fontsize=LABEL_FONT_SIZE - 2, ncols=2)
     axes[-1].set_xlabel("time step (shaded: squared error)")
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def loss_curves(
@@ -205,7 +210,7 @@ def loss_curves(
     ax.grid(True, which="major", alpha=0.4)
     ax.grid(True, which="minor", alpha=0.15)
     ax.legend()
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def reconstruction_scatter(
@@ -231,7 +236,7 @@ def reconstruction_scatter(
     ax.set_ylabel("x₂")
     ax.grid(True, alpha=0.3)
     ax.legend(markerscale=2.5)
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def embedding_scatter(
@@ -281,7 +286,7 @@ def embedding_scatter(
             markerscale=max(1.0, 6 / size**0.5),
             frameon=False,
         )
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 def score_bars(
@@ -305,7 +310,7 @@ def score_bars(
     ax.set_ylim(0, 1.08)
     ax.grid(True, axis="y", alpha=0.3)
     figure.legend(loc="outside right upper", frameon=False)
-    return _save(figure, path, title)
+    return save(figure, path, title)
 
 
 class _PlainLogFormatter(LogFormatter):
@@ -341,105 +346,13 @@ def comparison_grid(
     arrays = {label: values[:count] for label, values in arrays.items()}
     first = next(iter(arrays.values()))
     if first.ndim == 2:
-        return _table_figure(arrays, path, title=title)
-    _check_images(first, "images")
-    figure, axes = _image_axes(len(arrays), count, first.shape[2:], captions=False)
+        return table_figure(arrays, path, title=title)
+    check_images(first, "images")
+    figure, axes = image_axes(len(arrays), count, first.shape[2:], captions=False)
     for ax_row, (label, images) in zip(axes, arrays.items(), strict=True):
         for ax, image in zip(ax_row, images, strict=True):
-            _show_image(ax, image)
+            show_image(ax, image)
         ax_row[0].set_ylabel(
             label, rotation=0, ha="right", va="center", fontsize=LABEL_FONT_SIZE, labelpad=8
         )
-    return _save(figure, path, title)
-
-
-def _check_images(images: np.ndarray, name: str) -> None:
-    """Reject anything but ``(n, C, H, W)`` with one or three channels."""
-    if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise DataError(f"{name} must be (n, C, H, W) with C = 1 or 3, got shape {images.shape}")
-
-
-def _image_axes(
-    n_rows: int, n_columns: int, image_size: tuple[int, int], *, captions: bool
-) -> tuple[Figure, np.ndarray]:
-    """A grid of tick-less axes laid out in inches, so images stay large and evenly spaced.
-
-    The figure is sized from the grid (width grows with the number of columns); row
-    labels and titles fall outside it and are kept by the tight bounding box on save.
-    """
-    height, width = image_size
-    cell_height = min(2.0, max(1.1, height / 32))  # 8x8 digits and 64x64 faces both readable
-    cell_width = cell_height * width / height
-    gap = 0.08
-    row_height = cell_height + (0.3 if captions else 0.0)
-    figure_width = n_columns * cell_width + (n_columns - 1) * gap
-    figure_height = n_rows * row_height + (n_rows - 1) * gap
-    figure = Figure(figsize=(figure_width, figure_height))
-    figure.subplots_adjust(
-        left=0.0,
-        right=1.0,
-        bottom=0.0,
-        top=1.0 - (row_height - cell_height) / figure_height,
-        wspace=gap / cell_width,
-        hspace=(gap + row_height - cell_height) / cell_height,
-    )
-    axes = figure.subplots(n_rows, n_columns, squeeze=False)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-    return figure, axes
-
-
-def _show_image(ax: Axes, image: np.ndarray) -> None:
-    """Draw one channels-first image, clipped to [0, 1], pixels kept square and sharp."""
-    image = np.clip(np.nan_to_num(image.astype(float)), 0.0, 1.0)
-    if image.shape[0] == 1:
-        ax.imshow(image[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-    else:
-        ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")
-
-
-def _table_figure(
-    arrays: dict[str, np.ndarray],
-    path: str | Path,
-    *,
-    title: str | None,
-    row_names: Sequence[str] | None = None,
-) -> Path:
-    """Heatmaps of table rows (examples by features), stacked, sharing one colour scale."""
-    values = np.concatenate([a.ravel() for a in arrays.values()]).astype(float)
-    finite = values[np.isfinite(values)]
-    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    n_examples, n_features = next(iter(arrays.values())).shape
-    panel_height = 0.6 + 0.28 * n_examples
-    width = min(14.0, max(5.0, 1.5 + 0.3 * n_features))
-    figure = Figure(figsize=(width, len(arrays) * panel_height + 0.4), layout="constrained")
-    axes = figure.subplots(len(arrays), 1, squeeze=False, sharex=True)[:, 0]
-    for ax, (label, table) in zip(axes, arrays.items(), strict=True):
-        image = ax.imshow(
-            table, aspect="auto", cmap="viridis", vmin=low, vmax=high, interpolation="nearest"
-        )
-        if label:
-            ax.set_title(label, loc="left", fontsize=LABEL_FONT_SIZE)
-        ax.set_ylabel("example")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if row_names is not None:
-            ax.set_yticks(range(n_examples), [str(name) for name in row_names])
-    axes[-1].set_xlabel("feature")
-    figure.colorbar(image, ax=list(axes))
-    return _save(figure, path, title)
-
-
-def _save(figure: Figure, path: str | Path, title: str | None) -> Path:
-    """Write the figure as a PNG with a white background, creating the folder if needed."""
-    if title and figure.get_layout_engine() is None:  # image grids fill the whole figure
-        figure.suptitle(title, y=1.0, va="bottom", fontsize=LABEL_FONT_SIZE + 2)
-    elif title:
-        figure.suptitle(title, fontsize=LABEL_FONT_SIZE + 2)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI, facecolor="white", bbox_inches="tight", pad_inches=0.1)
-    return path
+    return save(figure, path, title)

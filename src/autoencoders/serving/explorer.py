@@ -24,6 +24,7 @@ from sklearn.decomposition import PCA
 
 from autoencoders.data import Dataset
 from autoencoders.errors import DataError
+from autoencoders.estimators import VariationalAutoEncoder
 from autoencoders.files import atomic_write_bytes
 from autoencoders.serving.service import AnomalyScore
 
@@ -94,7 +95,7 @@ def explorer_data(
         "model": estimator.model_config_.model,
         "data": data.name,
         "image_shape": list(shape),
-        "variational": estimator.variational,
+        "variational": isinstance(estimator, VariationalAutoEncoder),
         "points": np.round(xy, 5).tolist(),
         "labels": labels,
         "class_names": list(data.class_names) if data.class_names else None,

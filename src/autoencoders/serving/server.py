@@ -15,7 +15,8 @@ from pathlib import Path
 
 from autoencoders.data import BUILTIN_DATASETS, Dataset, load_dataset
 from autoencoders.errors import AutoencodersError, DataError
-from autoencoders.estimator import AutoEncoder
+from autoencoders.estimators import BaseAutoEncoder
+from autoencoders.estimators import load as load_model
 from autoencoders.serving.explorer import POINTS, explorer_data, render_explorer
 from autoencoders.serving.service import (
     AnomalyScore,
@@ -61,7 +62,7 @@ def reference_data(run: str | Path, spec: str | None, *, data_dir: str | None = 
 
 def load_scoring(
     run: str | Path, reference: Reference, threshold: float | None = None
-) -> tuple[AutoEncoder, AnomalyScore]:
+) -> tuple[BaseAutoEncoder, AnomalyScore]:
     """The run's model, loaded once, and how ``/score`` scores and flags samples.
 
     A run saved by :class:`~autoencoders.applications.AnomalyDetector` (with its
@@ -77,9 +78,9 @@ def load_scoring(
         detector = AnomalyDetector.load(run)
         estimator = detector.model_
         score = lambda X: -detector.score_samples(X)  # noqa: E731
-        saved = f"saved by the AnomalyDetector ({DETECTOR}, score={detector.score_!r})"
+        saved = f"saved by the AnomalyDetector ({DETECTOR}, score={detector.anomaly_score_!r})"
     else:
-        estimator = AutoEncoder.load(run)
+        estimator = load_model(run)
         score = model_score(estimator)
     if threshold is not None:
         return estimator, AnomalyScore(score, float(threshold), "given with --threshold")

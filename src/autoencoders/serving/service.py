@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from autoencoders.errors import DataError
+from autoencoders.estimators import VariationalAutoEncoder
 
 # Far beyond any data a model is trained on, and small enough that no layer overflows float32.
 MAX_ABS = 1e9
@@ -65,7 +66,7 @@ class ModelService:
         self.input_shape = tuple(estimator.input_shape_)
         self.output_shape = tuple(estimator.output_shape_)
         self.code_size = math.prod(estimator.code_shape_)
-        self.variational = estimator.variational
+        self.variational = isinstance(estimator, VariationalAutoEncoder)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ describing

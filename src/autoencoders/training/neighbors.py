@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from autoencoders.errors import DataError
-from autoencoders.training.trainer import seeded_global_rng
+from autoencoders.training.runtime import seeded_global_rng
 
 N_NEIGHBORS = 15  # UMAP's default
 SEARCH_DIM = 64  # wider data is projected on its top principal components for the search

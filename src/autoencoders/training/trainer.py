@@ -10,17 +10,15 @@ its shard of each epoch (see :mod:`autoencoders.training.distributed`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
@@ -29,6 +27,7 @@ from autoencoders.errors import ParameterError, TrainingError
 from autoencoders.training import distributed
 from autoencoders.training.checkpoint import Checkpoint, TrainState
 from autoencoders.training.corruption import Corruption
+from autoencoders.training.runtime import autocast, float32, seeded_global_rng
 
 if TYPE_CHECKING:
     from autoencoders.data.streaming import ScaledArray
@@ -323,9 +322,6 @@ class Trainer:
         return (distributed.all_reduce_sum(total) / len(x)).item()
 
 
-PRECISIONS = ("fp32", "bf16")
-
-
 def noise_stream(rank: int) -> str:
     """The checkpoint's name for a rank's noise generator (rank 0's keeps the old name)."""
     return "noise" if rank == 0 else f"noise.rank{rank}"
@@ -358,44 +354,9 @@ def compiled(function: Callable) -> Callable:
     return call
 
 
-def autocast(device: torch.device, precision: str) -> torch.autocast:
-    """``bf16``: matmuls and convolutions in bfloat16, weights, optimizer and losses in
-    float32. It pays where the hardware multiplies bf16 natively (AVX512-BF16 or AMX
-    CPUs, Ampere and later GPUs): 1.6× a conv epoch on MNIST (benchmarks/results/speed.md).
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def float32(outputs: Tensor | dict[str, Tensor]) -> Tensor | dict[str, Tensor]:
-    """A model's outputs in float32, so that losses are summed at full precision."""
-    if isinstance(outputs, dict):
-        return {name: float32(value) for name, value in outputs.items()}
-    return outputs.float() if outputs.is_floating_point() else outputs
-
-
 def take(samples: Samples, index: Tensor) -> Tensor:
     """The rows at ``index``; ``index_select`` gathers 3× faster than ``samples[index]``."""
     return samples.index_select(0, index) if isinstance(samples, Tensor) else samples[index]
-
-
-@contextlib.contextmanager
-def seeded_global_rng(
-    seed: int, epoch: int, device: torch.device, *, rank: int = 0
-) -> Iterator[None]:
-    """Seed PyTorch's global generator for one epoch, and restore it afterwards.
-
-    Randomness drawn inside a model or an objective (a VAE's reparameterised samples)
-    then depends only on the seed and the epoch: a fit is reproducible, a resumed fit
-    draws what the uninterrupted one drew, and the caller's own generator is untouched.
-    Each rank of a process group after the first draws a stream of its own.
-    """
-    devices = [device] if device.type == "cuda" else []
-    entropy = [seed, epoch] if rank == 0 else [seed, epoch, rank]
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(np.random.SeedSequence(entropy).generate_state(1)[0]))
-        yield
 
 
 class Progress:

@@ -1,0 +1,265 @@
+"""Deterministic autoencoders: one code per sample, from dense, deep and conv networks."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import ClassVar
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from autoencoders.data.streaming import ScaledArray
+from autoencoders.errors import ParameterError
+from autoencoders.estimators.base import BaseAutoEncoder
+from autoencoders.models.config import ACTIVATIONS
+from autoencoders.training import (
+    ContractivePenalty,
+    KLSparsity,
+    L1Sparsity,
+    NeighborEmbedding,
+    NeighborGraph,
+    Objective,
+    ReconstructionLoss,
+    TrainConfig,
+    Trainer,
+    recirculation,
+)
+
+DEFAULT_SPARSITY = {"sparse": "l1"}
+DEFAULT_SPARSITY_WEIGHT = {"l1": 1e-4, "kl": 0.1}  # l1: Keras's classic l1(10e-5)
+DEFAULT_CONTRACTIVE = {"contractive": 1e-4}
+
+
+class AutoEncoder(BaseAutoEncoder):
+    """A deterministic autoencoder with scikit-learn's contract.
+
+    ``transform`` encodes (the encoder on its own), ``inverse_transform`` decodes (the
+    decoder on its own), ``predict`` reconstructs and ``score_samples`` gives the
+    negative reconstruction error of each sample (higher is more normal).
+
+    Parameters
+    ----------
+    model : {"dense", "deep", "conv", "sparse", "contractive", "linear"}
+        ``dense`` with no ``hidden`` is the classic shallow 784-32-784; ``deep`` defaults
+        to hidden sizes (128, 64); ``conv`` is the Conv+MaxPool ×2 / Conv+UpSampling ×2
+        model of the Keras denoising tutorial. ``sparse`` and ``contractive`` are dense
+        models with that penalty on by default; ``linear`` has no nonlinearity at all
+        (trained with MSE it spans the PCA subspace). Variational models are
+        :class:`~autoencoders.VariationalAutoEncoder`, sequence models
+        :class:`~autoencoders.SequenceAutoEncoder`.
+    latent_dim : int or None
+        Size of the code. None means 32 for dense models and, for ``conv``, the spatial
+        feature map of the classic model (no dense bottleneck).
+    hidden : tuple of int or None
+        Hidden layer sizes of dense encoders (mirrored in the decoder).
+    filters : tuple of int
+        Channels of the conv encoder's blocks (mirrored in the decoder).
+    activation : str
+        The hidden layers' nonlinearity.
+    loss : {"auto", "bce", "cb", "mse"}
+        ``auto`` is binary cross-entropy for data scaled to [0, 1], else MSE; ``cb`` is
+        the continuous Bernoulli log-likelihood.
+    noise : str or None
+        Corruption for a denoising autoencoder: ``gaussian:σ``, ``salt-pepper:p``,
+        ``mask:p``; drawn afresh for every batch.
+    sparsity : {"l1", "kl"} or None
+        A sparse autoencoder's penalty on the code: ``l1`` adds ``sparsity_weight ·
+        Σ|h|`` (default weight 1e-4, Keras's ``activity_regularizer=l1(10e-5)``); ``kl``
+        adds ``sparsity_weight · Σ_j KL(ρ ‖ ρ̂_j)`` toward a mean activation
+        ``sparsity_target`` = ρ, with a sigmoid code (default weight 0.1).
+        ``model="sparse"`` defaults to ``l1``.
+    sparsity_weight, sparsity_target : float
+        See ``sparsity``.
+    contractive : float or None
+        Weight of the contractive penalty ‖∂h/∂x‖²_F (``model="contractive"`` defaults
+        to 1e-4).
+    neighbors : float or None
+        Weight of a neighbourhood term on the code: UMAP's loss on the training data's
+        15-nearest-neighbour graph (parametric UMAP, Sainburg et al., 2021), so that
+        neighbours in the data stay neighbours in the code; what makes a 2-D code a
+        good map (MNIST: 5-NN accuracy 0.80 without, 0.91 with; see
+        benchmarks/results/embedding.md). The graph is found by exhaustive search (n²
+        distances on at most 64 principal components); in-memory data only.
+    trainer : {"backprop", "recirculation"}
+        ``recirculation`` trains a dense, one-layer, sigmoid autoencoder without
+        back-propagation (Hinton & McClelland, 1988), for comparison and teaching.
+    optimizer, learning_rate, batch_size, epochs, validation_split, early_stopping, \
+lr_schedule, gradient_clip, precision, compile, shuffle, scaling, random_state, device, \
+verbose
+        How to train, shared by every family: see :ref:`training options
+        <training-options>` in :mod:`autoencoders.estimators`.
+
+    Attributes
+    ----------
+    module_ : autoencoders.models.Autoencoder
+        The trained network; ``module_.encoder`` and ``module_.decoder`` are
+        ``nn.Module``s usable on their own.
+    history_ : list of dict
+        Per epoch: ``loss``, ``val_loss`` (with validation data) and ``seconds``.
+    loss_, sparsity_, contractive_ : the options in use (``auto`` and defaults resolved).
+
+    Notes
+    -----
+    Weights start as Keras's (Glorot-uniform), then each ReLU unit's bias is set so
+    that it is active on 95% of a training sample, which keeps code units from dying
+    (see :func:`autoencoders.models.init_relu_biases_`).
+
+    Examples
+    --------
+    >>> from autoencoders import AutoEncoder
+    >>> from autoencoders.data import load_dataset
+    >>> X = load_dataset("digits").X                      # (1437, 1, 8, 8) in [0, 1]
+    >>> ae = AutoEncoder("deep", latent_dim=8, epochs=2, random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (1437, 8)
+    """
+
+    models = ("dense", "deep", "conv", "sparse", "contractive", "linear")
+    default_hidden: ClassVar[dict] = {"deep": (128, 64)}
+    default_latent: ClassVar[dict] = dict.fromkeys(
+        ("dense", "deep", "sparse", "contractive", "linear"), 32
+    )
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseAutoEncoder._parameter_constraints,
+        "model": [StrOptions(set(models))],
+        "filters": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "loss": [StrOptions({"auto", "bce", "cb", "mse"})],
+        "sparsity": [StrOptions({"l1", "kl"}), None],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left"), None],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "contractive": [Interval(Real, 0, None, closed="left"), None],
+        "neighbors": [Interval(Real, 0, None, closed="neither"), None],
+        "trainer": [StrOptions({"backprop", "recirculation"})],
+    }
+
+    def __init__(
+        self,
+        model: str = "dense",
+        *,
+        latent_dim: int | None = None,
+        hidden: tuple[int, ...] | None = None,
+        filters: tuple[int, ...] = (32, 32),
+        activation: str = "relu",
+        loss: str = "auto",
+        noise: str | None = None,
+        sparsity: str | None = None,
+        sparsity_weight: float | None = None,
+        sparsity_target: float = 0.05,
+        contractive: float | None = None,
+        neighbors: float | None = None,
+        trainer: str = "backprop",
+        optimizer: str = "adam",
+        learning_rate: float | None = None,
+        batch_size: int = 256,
+        epochs: int = 50,
+        validation_split: float = 0.0,
+        early_stopping: int | None = None,
+        lr_schedule: str = "cosine",
+        gradient_clip: float | None = None,
+        precision: str = "fp32",
+        compile: bool = False,
+        shuffle: bool = True,
+        scaling: str = "auto",
+        random_state: int | None = None,
+        device: str = "auto",
+        verbose: int = 0,
+    ) -> None:
+        self.model = model
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.filters = filters
+        self.activation = activation
+        self.loss = loss
+        self.noise = noise
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive = contractive
+        self.neighbors = neighbors
+        self.trainer = trainer
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.validation_split = validation_split
+        self.early_stopping = early_stopping
+        self.lr_schedule = lr_schedule
+        self.gradient_clip = gradient_clip
+        self.precision = precision
+        self.compile = compile
+        self.shuffle = shuffle
+        self.scaling = scaling
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _check_settings(self, *, paired: bool, bounded: bool) -> None:
+        if self.loss_ in ("bce", "cb") and self.model == "linear":
+            raise ParameterError("model='linear' has no output nonlinearity; use loss='mse'")
+        if self.trainer == "recirculation":  # before the neighbour graph, which takes a while
+            recirculation.check_settings(
+                noise=bool(self.noise),
+                binarize=False,
+                neighbors=bool(self.neighbors),
+                compile=self.compile,
+            )
+
+    def _resolve_options(self) -> None:
+        self.sparsity_ = self.sparsity or DEFAULT_SPARSITY.get(self.model)
+        self.contractive_ = (
+            self.contractive
+            if self.contractive is not None
+            else DEFAULT_CONTRACTIVE.get(self.model)
+        )
+
+    def _resolved_options(self) -> dict:
+        return {"sparsity": self.sparsity_, "contractive": self.contractive_}
+
+    def _sigmoid_output(self, bounded: bool) -> bool:
+        return bounded and self.model != "linear"
+
+    def _default_loss(self, bounded: bool) -> str:
+        return "bce" if self._sigmoid_output(bounded) else "mse"
+
+    def _architecture(self) -> dict:
+        activation = "linear" if self.model == "linear" else self.activation
+        return {"filters": tuple(self.filters), "activation": activation}
+
+    def _code_activation(self) -> str | None:
+        """KL sparsity needs codes in (0, 1); small codes stay linear (see the base)."""
+        return "sigmoid" if self.sparsity_ == "kl" else super()._code_activation()
+
+    def _regularised(self) -> bool:
+        return bool(self.noise or self.sparsity_ or self.contractive_)
+
+    def _objective(self) -> Objective:
+        reconstruction = ReconstructionLoss(self.loss_, self.module_.decoder.output_activation)
+        sparsity = None
+        if self.sparsity_ is not None:
+            weight = self.sparsity_weight
+            weight = DEFAULT_SPARSITY_WEIGHT[self.sparsity_] if weight is None else weight
+            sparsity = (
+                L1Sparsity(weight)
+                if self.sparsity_ == "l1"
+                else KLSparsity(weight, self.sparsity_target)
+            )
+        contractive = None
+        if self.contractive_:
+            contractive = ContractivePenalty(self.contractive_, self.module_.encoder)
+        return Objective(reconstruction, sparsity=sparsity, contractive=contractive)
+
+    def _trainer(self, config: TrainConfig, x, seed: int, corruption) -> Trainer:
+        if self.trainer == "recirculation":
+            return recirculation.RecirculationTrainer(config, self._objective(), seed=seed)
+        neighbors = self._neighbor_embedding(x, seed) if self.neighbors else None
+        return Trainer(
+            config, self._objective(), corruption=corruption, seed=seed, neighbors=neighbors
+        )
+
+    def _neighbor_embedding(self, x, seed: int) -> NeighborEmbedding:
+        if isinstance(x, ScaledArray):
+            raise ParameterError(
+                "neighbors needs the training data in memory (its neighbour graph compares "
+                "every pair of samples); load the array without mmap_mode"
+            )
+        return NeighborEmbedding(NeighborGraph.build(x, seed=seed), self.neighbors)

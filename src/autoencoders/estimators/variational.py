@@ -1,0 +1,199 @@
+"""Variational autoencoders: a Gaussian code, a prior to sample from, a likelihood to score."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from autoencoders.errors import DataError, ParameterError
+from autoencoders.estimators.base import BaseAutoEncoder
+from autoencoders.models.config import ACTIVATIONS
+from autoencoders.training import TrainConfig, Trainer
+from autoencoders.training.corruption import binarize
+from autoencoders.training.runtime import resolve_seed
+from autoencoders.training.variational import ELBO, importance_sampled_log_likelihood
+
+
+class VariationalAutoEncoder(BaseAutoEncoder):
+    """A variational autoencoder (Kingma & Welling, 2014) with scikit-learn's contract.
+
+    A Gaussian encoder q(h|x), a standard normal prior p(h) and a decoder likelihood
+    p(x|h), trained on the ELBO (or the IWAE bound). ``transform`` gives the posterior
+    mean, ``score_samples`` the ELBO in nats, :meth:`log_likelihood` the
+    importance-sampled log p(x) and :meth:`sample` decoded draws from the prior.
+
+    Parameters
+    ----------
+    model : {"vae", "conv-vae"}
+        ``vae`` is dense (hidden (512, 256) by default); ``conv-vae`` has the conv
+        encoder and decoder of :class:`~autoencoders.AutoEncoder`'s ``conv``.
+    latent_dim : int or None
+        Size of the code (None: 32).
+    hidden, filters, activation
+        The network, as for :class:`~autoencoders.AutoEncoder`.
+    loss : {"auto", "bce", "cb", "mse", "gaussian"}
+        The decoder's likelihood: Bernoulli (``bce``, ``auto`` for data in [0, 1]),
+        continuous Bernoulli (``cb``, proper for grey levels), Gaussian with σ = 1
+        (``mse``, ``auto`` otherwise) or with a learned per-output σ (``gaussian``).
+    beta : float
+        Weight of the KL term (β-VAE; 1 is the ELBO).
+    iwae_samples : int
+        With k > 1, train on the importance-weighted bound with k samples (IWAE, Burda
+        et al., 2016), which is tighter than the ELBO.
+    binarize : bool
+        Dynamic binarisation: every batch is a fresh Bernoulli draw of the [0, 1] data,
+        the protocol of the MNIST likelihoods in the VAE literature.
+    noise : str or None
+        Corruption of the inputs (a denoising VAE), as for
+        :class:`~autoencoders.AutoEncoder`.
+    optimizer, learning_rate, batch_size, epochs, validation_split, early_stopping, \
+lr_schedule, gradient_clip, precision, compile, shuffle, scaling, random_state, device, \
+verbose
+        How to train, shared by every family (see :class:`~autoencoders.AutoEncoder`).
+
+    Examples
+    --------
+    >>> from autoencoders import VariationalAutoEncoder
+    >>> from autoencoders.data import load_dataset
+    >>> X = load_dataset("digits").X
+    >>> vae = VariationalAutoEncoder(latent_dim=2, epochs=2, random_state=0).fit(X)
+    >>> vae.sample(4).shape
+    (4, 1, 8, 8)
+    """
+
+    models = ("vae", "conv-vae")
+    losses = ("bce", "cb", "mse", "gaussian")
+    default_hidden: ClassVar[dict] = {"vae": (512, 256)}
+    default_latent: ClassVar[dict] = {"vae": 32, "conv-vae": 32}
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseAutoEncoder._parameter_constraints,
+        "model": [StrOptions(set(models))],
+        "filters": [tuple, list],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "loss": [StrOptions({"auto", *losses})],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "iwae_samples": [Interval(Integral, 1, 10_000, closed="both")],
+        "binarize": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        model: str = "vae",
+        *,
+        latent_dim: int | None = None,
+        hidden: tuple[int, ...] | None = None,
+        filters: tuple[int, ...] = (32, 32),
+        activation: str = "relu",
+        loss: str = "auto",
+        beta: float = 1.0,
+        iwae_samples: int = 1,
+        binarize: bool = False,
+        noise: str | None = None,
+        optimizer: str = "adam",
+        learning_rate: float | None = None,
+        batch_size: int = 256,
+        epochs: int = 50,
+        validation_split: float = 0.0,
+        early_stopping: int | None = None,
+        lr_schedule: str = "cosine",
+        gradient_clip: float | None = None,
+        precision: str = "fp32",
+        compile: bool = False,
+        shuffle: bool = True,
+        scaling: str = "auto",
+        random_state: int | None = None,
+        device: str = "auto",
+        verbose: int = 0,
+    ) -> None:
+        self.model = model
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.filters = filters
+        self.activation = activation
+        self.loss = loss
+        self.beta = beta
+        self.iwae_samples = iwae_samples
+        self.binarize = binarize
+        self.noise = noise
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.validation_split = validation_split
+        self.early_stopping = early_stopping
+        self.lr_schedule = lr_schedule
+        self.gradient_clip = gradient_clip
+        self.precision = precision
+        self.compile = compile
+        self.shuffle = shuffle
+        self.scaling = scaling
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _check_settings(self, *, paired: bool, bounded: bool) -> None:
+        if paired:
+            raise ParameterError(
+                f"model={self.model!r} models the data it is given; paired training "
+                "(a y of samples) needs an AutoEncoder such as 'conv'"
+            )
+        if self.binarize and not bounded:
+            raise DataError("binarize=True needs data scaled to [0, 1]; use scaling='minmax'")
+
+    def _architecture(self) -> dict:
+        return {"filters": tuple(self.filters), "activation": self.activation}
+
+    def _code_activation(self) -> None:
+        return None  # the code is the posterior's mean: linear
+
+    def _regularised(self) -> bool:
+        return True  # by the KL term
+
+    def _objective(self) -> ELBO:
+        return ELBO(self.module_, self.loss_, beta=self.beta, samples=self.iwae_samples)
+
+    def _trainer(self, config: TrainConfig, x, seed: int, corruption) -> Trainer:
+        resample = binarize if self.binarize else None
+        return Trainer(
+            config, self._objective(), corruption=corruption, resample=resample, seed=seed
+        )
+
+    def score_samples(self, X) -> np.ndarray:
+        """The ELBO of each sample in nats (one seeded posterior draw, the KL in closed
+        form): a lower bound on log p(x)."""
+        return super().score_samples(X)
+
+    def sample(self, n_samples: int = 1, *, random_state: int | None = 0) -> np.ndarray:
+        """Draw codes from the prior N(0, I) and decode them (the decoder's mean output)."""
+        check_is_fitted(self)
+        rng = torch.Generator().manual_seed(resolve_seed(random_state))
+        codes = torch.randn(n_samples, self.module_.latent_dim, generator=rng)
+        return self.inverse_transform(codes.numpy())
+
+    def log_likelihood(self, X, *, samples: int = 5000, random_state: int = 0) -> np.ndarray:
+        """Importance-sampled log p(x) of each sample in nats, with ``samples`` posterior
+        draws (Burda et al.'s k = 5000 by default); the test NLL of the VAE literature
+        is its negated mean on binarised data."""
+        x, _ = self._input(X)
+        rng = torch.Generator(device=self.device_).manual_seed(random_state)
+        self.module_.eval()
+        per_draw = math.prod(self.output_shape_) * min(samples, 500)
+        batch = max(1, min(len(x), 2**22 // per_draw))
+        with torch.inference_mode():
+            parts = [
+                importance_sampled_log_likelihood(
+                    self.module_,
+                    self.loss_,
+                    x[i : i + batch].to(self.device_),
+                    samples,
+                    generator=rng,
+                ).cpu()
+                for i in range(0, len(x), batch)
+            ]
+        return torch.cat(parts).double().numpy()
