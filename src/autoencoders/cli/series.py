@@ -37,7 +37,11 @@ kept beside the scores, and empty cells are filled by interpolation (each report
 @click.option(
     "--train-size",
     type=click.IntRange(1),
-    help="The first N steps are known to be normal: learn from them alone.",
+    help="The first N steps are known to be normal: one model learns from them, a second "
+    "from the whole series.",
+)
+@click.option(
+    "--prefix-only", is_flag=True, help="With --train-size: learn from the first N steps alone."
 )
 @click.option("--model", type=click.Choice(MODELS), default="dense", show_default=True)
 @click.option("--window", type=click.IntRange(2), help="Steps per window [default: the period].")
@@ -46,7 +50,7 @@ kept beside the scores, and empty cells are filled by interpolation (each report
     type=click.FloatRange(0, 0.5, min_open=True),
     default=0.01,
     show_default=True,
-    help="Fraction of the training steps above the threshold.",
+    help="Expected fraction of anomalous steps in SERIES: the share flagged.",
 )
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True)
 @click.option("--save", "save_to", type=click.Path(), help="Save the detector here, for --from.")
@@ -62,8 +66,8 @@ kept beside the scores, and empty cells are filled by interpolation (each report
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def detect_series(
-    series, output, columns, train_size, model, window, contamination, seed, save_to, run,
-    figure, quiet,
+    series, output, columns, train_size, prefix_only, model, window, contamination, seed,
+    save_to, run, figure, quiet,
 ) -> None:  # fmt: skip
     """Score every time step of SERIES (a CSV, one row per step) for anomalies."""
     if run and series == "-":
@@ -85,6 +89,7 @@ def detect_series(
             model,
             window=window or "auto",
             train_size=train_size,
+            whole_series=not prefix_only,
             contamination=contamination,
             random_state=seed,
             verbose=0 if quiet else 1,
