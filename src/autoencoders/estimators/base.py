@@ -38,6 +38,10 @@ MAX_PLOT_CODE = 3  # codes this small are plotted, so they stay linear
 INFERENCE_BATCH = 4096
 
 
+CONV_FILTERS = (32, 32)  # the Keras tutorial's
+RESIDUAL_FILTERS = (64, 128)  # two halvings: 32×32 photos give an 8×8 code map
+
+
 class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base of the estimator families; not used on its own (see the families' docstrings).
 
@@ -84,7 +88,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return next(c for c in cls.__mro__ if c in cls.families.values())
 
     # ------------------------------------------------------------- family hooks
-    def _check_settings(self, *, paired: bool, bounded: bool) -> None:
+    def _check_settings(self, *, paired: bool, bounded: bool, images: bool) -> None:
         """Refuse combinations of parameters and data the family cannot train."""
 
     def _resolve_options(self) -> None:
@@ -113,6 +117,12 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _architecture(self) -> dict:
         """The family's own fields of the :class:`ModelConfig` (filters, activation)."""
         return {}
+
+    def _filters(self) -> tuple[int, ...]:
+        """The conv channels given, or the model's own default."""
+        if self.filters is not None:
+            return tuple(self.filters)
+        return RESIDUAL_FILTERS if self.model.startswith("resnet") else CONV_FILTERS
 
     def _images(self, X: np.ndarray) -> bool:
         return X.ndim >= 3
@@ -157,7 +167,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.target_scaler_ = self._fit_scaler(target) if paired else self.input_scaler_
         bounded = self.target_scaler_.kind == "minmax"
         self.loss_ = self.loss if self.loss != "auto" else self._default_loss(bounded)
-        self._check_settings(paired=paired, bounded=bounded)
+        self._check_settings(paired=paired, bounded=bounded, images=self._images(target))
         if self.loss_ in ("bce", "cb") and not bounded:
             raise DataError(
                 f"loss={self.loss_!r} needs targets scaled to [0, 1]; use scaling='minmax' "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 from typing import ClassVar
 
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -23,6 +23,7 @@ from autoencoders.training import (
     Trainer,
     recirculation,
 )
+from autoencoders.training.objectives import STRUCTURAL
 
 DEFAULT_SPARSITY = {"sparse": "l1"}
 DEFAULT_SPARSITY_WEIGHT = {"l1": 1e-4, "kl": 0.1}  # l1: Keras's classic l1(10e-5)
@@ -41,7 +42,10 @@ class AutoEncoder(BaseAutoEncoder):
     model : {"dense", "deep", "conv", "sparse", "contractive", "linear"}
         ``dense`` with no ``hidden`` is the classic shallow 784-32-784; ``deep`` defaults
         to hidden sizes (128, 64); ``conv`` is the Conv+MaxPool ×2 / Conv+UpSampling ×2
-        model of the Keras denoising tutorial. ``sparse`` and ``contractive`` are dense
+        model of the Keras denoising tutorial; ``resnet`` is the model for photographs
+        (strided convolutions, residual blocks with GroupNorm, upsampling decoder: see
+        :mod:`autoencoders.models.residual`), with a flat code of ``latent_dim`` or a
+        spatial one of ``code_channels``. ``sparse`` and ``contractive`` are dense
         models with that penalty on by default; ``linear`` has no nonlinearity at all
         (trained with MSE it spans the PCA subspace). Variational models are
         :class:`~autoencoders.VariationalAutoEncoder`, sequence models
@@ -51,13 +55,18 @@ class AutoEncoder(BaseAutoEncoder):
         feature map of the classic model (no dense bottleneck).
     hidden : tuple of int or None
         Hidden layer sizes of dense encoders (mirrored in the decoder).
-    filters : tuple of int
-        Channels of the conv encoder's blocks (mirrored in the decoder).
+    filters : tuple of int or None
+        Channels of the conv encoder's blocks (mirrored in the decoder); None: (32, 32)
+        for ``conv``, (64, 128) for ``resnet``.
+    code_channels : int or None
+        ``resnet`` without ``latent_dim``: channels of its spatial code (None: 4), a map
+        of 1/2^len(filters) the image's height and width.
     activation : str
         The hidden layers' nonlinearity.
-    loss : {"auto", "bce", "cb", "mse"}
+    loss : {"auto", "bce", "cb", "mse", "ssim", "ms-ssim"}
         ``auto`` is binary cross-entropy for data scaled to [0, 1], else MSE; ``cb`` is
-        the continuous Bernoulli log-likelihood.
+        the continuous Bernoulli log-likelihood; ``ssim`` and ``ms-ssim`` (images over
+        96 pixels a side) are 1 − the structural similarity of each image.
     noise : str or None
         Corruption for a denoising autoencoder: ``gaussian:σ``, ``salt-pepper:p``,
         ``mask:p``; drawn afresh for every batch.
@@ -113,7 +122,7 @@ verbose
     (1437, 8)
     """
 
-    models = ("dense", "deep", "conv", "sparse", "contractive", "linear")
+    models = ("dense", "deep", "conv", "resnet", "sparse", "contractive", "linear")
     default_hidden: ClassVar[dict] = {"deep": (128, 64)}
     default_latent: ClassVar[dict] = dict.fromkeys(
         ("dense", "deep", "sparse", "contractive", "linear"), 32
@@ -121,9 +130,10 @@ verbose
     _parameter_constraints: ClassVar[dict] = {
         **BaseAutoEncoder._parameter_constraints,
         "model": [StrOptions(set(models))],
-        "filters": [tuple, list],
+        "filters": [tuple, list, None],
+        "code_channels": [Interval(Integral, 1, 4096, closed="both"), None],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "loss": [StrOptions({"auto", "bce", "cb", "mse"})],
+        "loss": [StrOptions({"auto", "bce", "cb", "mse", *STRUCTURAL})],
         "sparsity": [StrOptions({"l1", "kl"}), None],
         "sparsity_weight": [Interval(Real, 0, None, closed="left"), None],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
@@ -138,7 +148,8 @@ verbose
         *,
         latent_dim: int | None = None,
         hidden: tuple[int, ...] | None = None,
-        filters: tuple[int, ...] = (32, 32),
+        filters: tuple[int, ...] | None = None,
+        code_channels: int | None = None,
         activation: str = "relu",
         loss: str = "auto",
         noise: str | None = None,
@@ -168,6 +179,7 @@ verbose
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.filters = filters
+        self.code_channels = code_channels
         self.activation = activation
         self.loss = loss
         self.noise = noise
@@ -193,9 +205,14 @@ verbose
         self.device = device
         self.verbose = verbose
 
-    def _check_settings(self, *, paired: bool, bounded: bool) -> None:
+    def _check_settings(self, *, paired: bool, bounded: bool, images: bool) -> None:
         if self.loss_ in ("bce", "cb") and self.model == "linear":
             raise ParameterError("model='linear' has no output nonlinearity; use loss='mse'")
+        if self.loss_ in STRUCTURAL and not (images and bounded):
+            raise ParameterError(
+                f"loss={self.loss_!r} compares images with values in [0, 1]; give images "
+                "(n, C, H, W) scaled to [0, 1], or use loss='mse'"
+            )
         if self.trainer == "recirculation":  # before the neighbour graph, which takes a while
             recirculation.check_settings(
                 noise=bool(self.noise),
@@ -223,7 +240,11 @@ verbose
 
     def _architecture(self) -> dict:
         activation = "linear" if self.model == "linear" else self.activation
-        return {"filters": tuple(self.filters), "activation": activation}
+        return {
+            "filters": self._filters(),
+            "activation": activation,
+            "code_channels": self.code_channels if self.model == "resnet" else None,
+        }
 
     def _code_activation(self) -> str | None:
         """KL sparsity needs codes in (0, 1); small codes stay linear (see the base)."""

@@ -30,9 +30,10 @@ class VariationalAutoEncoder(BaseAutoEncoder):
 
     Parameters
     ----------
-    model : {"vae", "conv-vae"}
-        ``vae`` is dense (hidden (512, 256) by default); ``conv-vae`` has the conv
-        encoder and decoder of :class:`~autoencoders.AutoEncoder`'s ``conv``.
+    model : {"vae", "conv-vae", "resnet-vae"}
+        ``vae`` is dense (hidden (512, 256) by default); ``conv-vae`` and ``resnet-vae``
+        have the encoder and decoder of :class:`~autoencoders.AutoEncoder`'s ``conv``
+        and ``resnet`` (the model for photographs), with a flat Gaussian code.
     latent_dim : int or None
         Size of the code (None: 32).
     hidden, filters, activation
@@ -67,14 +68,14 @@ verbose
     (4, 1, 8, 8)
     """
 
-    models = ("vae", "conv-vae")
+    models = ("vae", "conv-vae", "resnet-vae")
     losses = ("bce", "cb", "mse", "gaussian")
     default_hidden: ClassVar[dict] = {"vae": (512, 256)}
     default_latent: ClassVar[dict] = {"vae": 32, "conv-vae": 32}
     _parameter_constraints: ClassVar[dict] = {
         **BaseAutoEncoder._parameter_constraints,
         "model": [StrOptions(set(models))],
-        "filters": [tuple, list],
+        "filters": [tuple, list, None],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "loss": [StrOptions({"auto", *losses})],
         "beta": [Interval(Real, 0, None, closed="left")],
@@ -88,7 +89,7 @@ verbose
         *,
         latent_dim: int | None = None,
         hidden: tuple[int, ...] | None = None,
-        filters: tuple[int, ...] = (32, 32),
+        filters: tuple[int, ...] | None = None,
         activation: str = "relu",
         loss: str = "auto",
         beta: float = 1.0,
@@ -137,7 +138,7 @@ verbose
         self.device = device
         self.verbose = verbose
 
-    def _check_settings(self, *, paired: bool, bounded: bool) -> None:
+    def _check_settings(self, *, paired: bool, bounded: bool, images: bool) -> None:
         if paired:
             raise ParameterError(
                 f"model={self.model!r} models the data it is given; paired training "
@@ -147,7 +148,7 @@ verbose
             raise DataError("binarize=True needs data scaled to [0, 1]; use scaling='minmax'")
 
     def _architecture(self) -> dict:
-        return {"filters": tuple(self.filters), "activation": self.activation}
+        return {"filters": self._filters(), "activation": self.activation}
 
     def _code_activation(self) -> None:
         return None  # the code is the posterior's mean: linear

@@ -1,7 +1,7 @@
 """Autoencoder networks, built from a :class:`ModelConfig` by one registry."""
 
 # Importing the model modules registers their builders.
-from autoencoders.models import conv, dense, recurrent, variational  # noqa: F401
+from autoencoders.models import conv, dense, recurrent, residual, variational  # noqa: F401
 from autoencoders.models.base import (
     Autoencoder,
     Decoder,

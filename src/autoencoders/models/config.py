@@ -27,6 +27,7 @@ class ModelConfig:
     activation: str = "relu"
     output_activation: str = "sigmoid"
     code_activation: str | None = None  # None: the same as ``activation``
+    code_channels: int | None = None  # resnet: channels of the spatial code (None: 4)
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -52,6 +53,11 @@ class ModelConfig:
         latent = values.get("latent_dim")
         if latent is not None and (not _is_int(latent) or not 1 <= latent <= 1_000_000):
             raise ModelFileError("model config: field 'latent_dim' must be an integer in [1, 1e6]")
+        channels = values.get("code_channels")
+        if channels is not None and (not _is_int(channels) or not 1 <= channels <= 4096):
+            raise ModelFileError(
+                "model config: field 'code_channels' must be an integer in [1, 4096]"
+            )
         if values.get("activation", "relu") not in ACTIVATIONS:
             raise ModelFileError(f"model config: field 'activation' must be one of {ACTIVATIONS}")
         if values.get("code_activation") not in (None, *ACTIVATIONS):

@@ -12,7 +12,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import jacrev, vmap
 
-LOSSES = ("bce", "cb", "mse")
+from autoencoders.metrics import ms_ssim, ssim
+
+LOSSES = ("bce", "cb", "mse", "ssim", "ms-ssim")
+STRUCTURAL = {"ssim": ssim, "ms-ssim": ms_ssim}  # image losses: 1 − similarity, per image
 SPARSITY = ("l1", "kl")
 
 
@@ -35,7 +38,9 @@ class ReconstructionLoss(nn.Module):
     ``bce`` is binary cross-entropy computed from the logits (stable where a sigmoid
     output saturates); ``cb`` is the continuous Bernoulli's negative log-density, the
     proper likelihood for values in [0, 1]; ``mse`` compares the activated output with
-    the target.
+    the target; ``ssim`` and ``ms-ssim`` are 1 − (MS-)SSIM of each image (Zhao et al.,
+    2017, "Loss functions for image restoration"), for photographs, where they weigh
+    structure (edges, texture) that MSE blurs away.
     """
 
     def __init__(self, kind: str, output_activation: nn.Module) -> None:
@@ -54,9 +59,14 @@ class ReconstructionLoss(nn.Module):
         return (self.output_activation(logits) - target).square()
 
     def per_sample(self, logits: Tensor, target: Tensor) -> Tensor:
+        if self.kind in STRUCTURAL:
+            output = self.output_activation(logits).clamp(0, 1)
+            return 1 - STRUCTURAL[self.kind](output.float(), target.float())
         return self.per_element(logits, target).flatten(1).mean(1)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        if self.kind in STRUCTURAL:
+            return self.per_sample(logits, target).mean()
         if self.kind == "bce":
             return F.binary_cross_entropy_with_logits(logits, target)
         if self.kind == "mse":

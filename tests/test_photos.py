@@ -1,0 +1,125 @@
+"""The photo family: residual models, SSIM losses, the image-folder cache, colourisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from autoencoders import AutoEncoder, VariationalAutoEncoder
+from autoencoders.data.image_folder import read_image_folder
+from autoencoders.errors import ParameterError
+from autoencoders.metrics import ms_ssim, ssim
+from autoencoders.models import ModelConfig, build_model
+from autoencoders.models.colour import rgb_to_chroma, ycbcr_to_rgb
+
+
+def smooth_images(n: int, channels: int = 3, size: int = 16, seed: int = 0) -> np.ndarray:
+    """Photos in miniature: random smooth colour gradients."""
+    rng = np.random.default_rng(seed)
+    axis = np.linspace(0, 1, size, dtype=np.float32)
+    yy, xx = np.meshgrid(axis, axis, indexing="ij")
+    a, b, c = (rng.random((n, channels, 1, 1), dtype=np.float32) for _ in range(3))
+    return np.clip(a * yy + b * xx + 0.5 * c * (1 - yy), 0, 1).astype(np.float32) / 1.5
+
+
+@pytest.mark.parametrize(
+    ("settings", "code"),
+    [({"code_channels": 2}, (2, 4, 4)), ({"latent_dim": 12}, (12,))],
+)
+def test_resnet_spatial_and_flat_codes(settings, code):
+    X = smooth_images(32)
+    ae = AutoEncoder("resnet", epochs=1, random_state=0, **settings).fit(X)
+    assert ae.code_shape_ == code
+    assert ae.predict(X).shape == X.shape
+    assert ae.inverse_transform(ae.transform(X)).shape == X.shape
+
+
+def test_resnet_needs_sides_divisible_by_its_downsampling():
+    config = ModelConfig("resnet", (3, 18, 18), (3, 18, 18), latent_dim=None)
+    with pytest.raises(ValueError, match="multiples of 4"):
+        build_model(config)
+
+
+def test_resnet_learns_and_survives_a_save(tmp_path):
+    X = smooth_images(256)
+    short = AutoEncoder("resnet", code_channels=1, epochs=1, random_state=0).fit(X)
+    ae = AutoEncoder("resnet", code_channels=1, epochs=15, random_state=0).fit(X)
+    assert ae.evaluate(X)["psnr"] > short.evaluate(X)["psnr"] + 2  # seeds 0-3: +3.4 to +4.2
+    loaded = AutoEncoder.load(ae.save(tmp_path / "run"))
+    np.testing.assert_array_equal(loaded.predict(X), ae.predict(X))
+
+
+def test_resnet_vae_samples_images():
+    X = smooth_images(32, channels=1)
+    vae = VariationalAutoEncoder("resnet-vae", latent_dim=4, epochs=1, random_state=0).fit(X)
+    assert vae.sample(3, random_state=0).shape == (3, 1, 16, 16)
+
+
+def test_ssim_loss_trains_and_reports_ssim():
+    X = smooth_images(128)
+    ae = AutoEncoder("resnet", loss="ssim", code_channels=2, epochs=3, random_state=0).fit(X)
+    assert ae.loss_ == "ssim"
+    metrics = ae.evaluate(X)
+    assert 0 < metrics["ssim"] <= 1 and "psnr" in metrics
+    assert np.all(np.isfinite(ae.score_samples(X)))
+
+
+def test_ssim_loss_refuses_tables():
+    with pytest.raises(ParameterError, match="compares images"):
+        AutoEncoder("dense", loss="ssim", epochs=1).fit(np.random.rand(20, 5))
+
+
+def test_ssim_is_one_for_identical_images_and_ms_ssim_needs_large_ones():
+    x = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(ssim(x, x), torch.ones(2))
+    assert (ssim(x, (x + 0.2 * torch.randn_like(x)).clamp(0, 1)) < 0.9).all()
+    with pytest.raises(ValueError, match="at least 97 pixels"):
+        ms_ssim(x, x)
+
+
+def test_ycbcr_round_trip_matches_pil_grey():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    rgb = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+    grey = np.asarray(Image.fromarray(pixels).convert("L"), dtype=np.float32) / 255
+    luma = 0.299 * rgb[:, :1] + 0.587 * rgb[:, 1:2] + 0.114 * rgb[:, 2:]
+    np.testing.assert_allclose(luma[0, 0].numpy(), grey, atol=1 / 255)
+    torch.testing.assert_close(ycbcr_to_rgb(luma, rgb_to_chroma(rgb)), rgb, atol=1e-5, rtol=0)
+
+
+def test_resnet_colourises_keeping_the_grey_input_as_luminance(tmp_path):
+    shade = smooth_images(64, channels=1)  # colour a function of brightness: learnable
+    colour = np.concatenate([shade, shade**2, 0.6 * (1 - shade)], 1).astype(np.float32)
+    grey = (0.299 * colour[:, :1] + 0.587 * colour[:, 1:2] + 0.114 * colour[:, 2:]).copy()
+    ae = AutoEncoder("resnet", code_channels=4, epochs=20, batch_size=16, random_state=0)
+    ae.fit(grey, colour)
+    out = ae.predict(grey)
+    assert out.shape == colour.shape
+    luma = 0.299 * out[:, :1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:]
+    inside = (out > 0.01).all(1, keepdims=True) & (out < 0.99).all(1, keepdims=True)
+    np.testing.assert_allclose(luma[inside], grey[inside], atol=1e-4)
+    grey_rgb = np.repeat(grey, 3, 1)
+    assert ae.evaluate(grey, colour)["mse"] < np.mean((grey_rgb - colour) ** 2)
+    np.testing.assert_array_equal(AutoEncoder.load(ae.save(tmp_path / "c")).predict(grey), out)
+
+
+def test_image_folder_is_decoded_once_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOENCODERS_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "photos"
+    for label in ("a", "b"):
+        (folder / label).mkdir(parents=True)
+        for i in range(3):
+            pixels = np.random.default_rng(i).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / label / f"{i}.png")
+    X, y, names = read_image_folder(folder)
+    cached = list((tmp_path / "cache" / "images").glob("*.npy"))
+    assert len(cached) == 1
+    X2, y2, names2 = read_image_folder(folder)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    assert names == names2 == ("a", "b")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "a" / "0.png")  # changed
+    X3, _, _ = read_image_folder(folder)
+    assert X3[0].max() == 0 and len(list((tmp_path / "cache" / "images").glob("*.npy"))) == 2
