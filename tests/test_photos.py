@@ -106,7 +106,7 @@ def test_resnet_colourises_keeping_the_grey_input_as_luminance(tmp_path):
 
 
 def test_image_folder_is_decoded_once_and_cached(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUTOENCODERS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     folder = tmp_path / "photos"
     for label in ("a", "b"):
         (folder / label).mkdir(parents=True)
@@ -114,7 +114,7 @@ def test_image_folder_is_decoded_once_and_cached(tmp_path, monkeypatch):
             pixels = np.random.default_rng(i).integers(0, 256, (8, 8, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(folder / label / f"{i}.png")
     X, y, names = read_image_folder(folder)
-    cached = list((tmp_path / "cache" / "images").glob("*.npy"))
+    cached = list((tmp_path / "autoencoders" / "images").glob("*.npy"))
     assert len(cached) == 1
     X2, y2, names2 = read_image_folder(folder)
     np.testing.assert_array_equal(X, X2)
@@ -122,4 +122,53 @@ def test_image_folder_is_decoded_once_and_cached(tmp_path, monkeypatch):
     assert names == names2 == ("a", "b")
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "a" / "0.png")  # changed
     X3, _, _ = read_image_folder(folder)
-    assert X3[0].max() == 0 and len(list((tmp_path / "cache" / "images").glob("*.npy"))) == 2
+    assert X3[0].max() == 0 and len(list((tmp_path / "autoencoders" / "images").glob("*.npy"))) == 2
+
+
+def test_cli_trains_resnet_on_a_folder_and_colourises(tmp_path, capsys):
+    from tests.test_cli import run
+
+    colour, grey = tmp_path / "colour", tmp_path / "grey"
+    colour.mkdir(), grey.mkdir()
+    for i, image in enumerate(smooth_images(12)):
+        pixels = Image.fromarray((image.transpose(1, 2, 0) * 255).astype(np.uint8))
+        pixels.save(colour / f"{i}.png"), pixels.convert("L").save(grey / f"{i}.png")
+    code, _, err = run(
+        [
+            "train",
+            colour,
+            "--model",
+            "resnet",
+            "--code-channels",
+            "2",
+            "--loss",
+            "ssim",
+            "--epochs",
+            "1",
+            "--out",
+            tmp_path / "photos",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert AutoEncoder.load(tmp_path / "photos").code_shape_ == (2, 4, 4)
+    code, _, err = run(
+        [
+            "train",
+            grey,
+            "--target",
+            colour,
+            "--model",
+            "resnet",
+            "--epochs",
+            "1",
+            "--out",
+            tmp_path / "colouriser",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    colouriser = AutoEncoder.load(tmp_path / "colouriser")
+    assert colouriser.predict(np.zeros((1, 1, 16, 16), np.float32)).shape == (1, 3, 16, 16)

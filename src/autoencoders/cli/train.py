@@ -54,7 +54,7 @@ Examples:
     show_default=True,
     help="dense (784-32-784 by default), deep (128-64-32), conv, sparse (L1 code penalty), "
     "contractive (Jacobian penalty), linear (no nonlinearity: PCA's subspace), "
-    "vae (512-256-32, variational), conv-vae.",
+    "vae (512-256-32, variational), conv-vae, resnet and resnet-vae (for photographs).",
 )
 @click.option(
     "--latent-dim",
@@ -65,9 +65,12 @@ Examples:
 @click.option(
     "--filters",
     callback=int_list,
-    default="32,32",
-    show_default=True,
-    help="Channels of the conv encoder's blocks.",
+    help="Channels of the conv encoder's blocks [default: 32,32 for conv, 64,128 for resnet].",
+)
+@click.option(
+    "--code-channels",
+    type=click.IntRange(1, 4096),
+    help="resnet without --latent-dim: channels of its spatial code [default: 4].",
 )
 @click.option(
     "--activation",
@@ -77,7 +80,7 @@ Examples:
 )
 @click.option(
     "--loss",
-    type=click.Choice(["auto", *VariationalAutoEncoder.losses]),
+    type=click.Choice(["auto", *VariationalAutoEncoder.losses, "ssim", "ms-ssim"]),
     default="auto",
     show_default=True,
     help="auto: BCE for data in [0, 1], else MSE; cb: continuous Bernoulli; gaussian: "

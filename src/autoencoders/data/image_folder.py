@@ -2,7 +2,8 @@
 
 Thousands of JPEGs take seconds to decode, every time: a folder of 8-bit images is
 decoded once (on as many threads as there are cores) and cached as one uint8 ``.npy``
-under ``$AUTOENCODERS_CACHE`` (default ``~/.cache/autoencoders``), keyed by every
+in ``images/`` of the toolkit's cache (``$XDG_CACHE_HOME/autoencoders`` or
+``~/.cache/autoencoders``, as for downloads), keyed by every
 file's name, size and modification time and the requested size, so a changed folder
 is read afresh. The cache holds decoded pixels only, loaded with ``allow_pickle=False``.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from autoencoders.data.mnist import cache_dir
 from autoencoders.errors import DataError, one_line
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"})
@@ -77,10 +79,6 @@ def read_image_folder(
     if not any(mode in _WIDE_MODES or mode == "F" for mode in modes):  # 8 bits: exact in uint8
         _write_cache(cache, np.rint(X * 255.0).astype(np.uint8))
     return X, y, class_names  # the fields of readers.FileData
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("AUTOENCODERS_CACHE", Path.home() / ".cache" / "autoencoders"))
 
 
 def _cache_file(folder: Path, files: list[Path], image_size) -> Path:

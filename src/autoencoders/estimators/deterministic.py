@@ -123,6 +123,7 @@ verbose
     """
 
     models = ("dense", "deep", "conv", "resnet", "sparse", "contractive", "linear")
+    losses = ("bce", "cb", "mse", *STRUCTURAL)
     default_hidden: ClassVar[dict] = {"deep": (128, 64)}
     default_latent: ClassVar[dict] = dict.fromkeys(
         ("dense", "deep", "sparse", "contractive", "linear"), 32
@@ -133,7 +134,7 @@ verbose
         "filters": [tuple, list, None],
         "code_channels": [Interval(Integral, 1, 4096, closed="both"), None],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "loss": [StrOptions({"auto", "bce", "cb", "mse", *STRUCTURAL})],
+        "loss": [StrOptions({"auto", *losses})],
         "sparsity": [StrOptions({"l1", "kl"}), None],
         "sparsity_weight": [Interval(Real, 0, None, closed="left"), None],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
