@@ -99,7 +99,8 @@ def test_evaluate_prints_metrics_json(conv_run, capsys, tmp_path):
     code, out, _ = run(["evaluate", conv_run, "digits", "-o", tmp_path / "m.json"], capsys)
     assert code == 0
     metrics = json.loads(out)
-    assert set(metrics["reconstruction"]) == {"bce", "mse", "psnr"}
+    assert set(metrics["reconstruction"]) == {"bce", "mse", "psnr", "ssim"}
+    assert 0 < metrics["reconstruction"]["ssim"] <= 1
     assert "denoising" in metrics
     assert json.loads((tmp_path / "m.json").read_text()) == metrics
 
