@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from autoencoders import AutoEncoder, VariationalAutoEncoder
+from autoencoders.data import Dataset, hold_out
 from autoencoders.data.image_folder import read_image_folder
-from autoencoders.errors import ParameterError
+from autoencoders.errors import DataError, ParameterError
 from autoencoders.metrics import ms_ssim, ssim
 from autoencoders.models import ModelConfig, build_model
 from autoencoders.models.colour import rgb_to_chroma, ycbcr_to_rgb
@@ -159,6 +162,8 @@ def test_cli_trains_resnet_on_a_folder_and_colourises(tmp_path, capsys):
             grey,
             "--target",
             colour,
+            "--holdout",
+            "0.25",
             "--model",
             "resnet",
             "--epochs",
@@ -170,5 +175,29 @@ def test_cli_trains_resnet_on_a_folder_and_colourises(tmp_path, capsys):
         capsys,
     )
     assert code == 0, err
+    metrics = json.loads((tmp_path / "colouriser" / "metrics.json").read_text())
+    assert metrics["n_train"] == 9 and metrics["n_evaluated"] == 3
+    assert metrics["evaluated_on"].endswith("(paired, held out)")
     colouriser = AutoEncoder.load(tmp_path / "colouriser")
     assert colouriser.predict(np.zeros((1, 1, 16, 16), np.float32)).shape == (1, 3, 16, 16)
+
+
+def test_hold_out_is_seeded_disjoint_and_keeps_pairs_aligned():
+    X = np.arange(20, dtype=np.float32).reshape(20, 1, 1, 1)
+    inputs, targets = Dataset(X, None, "in", "image"), Dataset(-X, None, "out", "image")
+    train, test, train_target, test_target = hold_out(inputs, 0.2, 3, paired=targets)
+    assert len(test) == 4 and len(train) == 16
+    assert not set(train.X.ravel()) & set(test.X.ravel())
+    np.testing.assert_array_equal(test_target.X, -test.X)
+    np.testing.assert_array_equal(train_target.X, -train.X)
+    np.testing.assert_array_equal(hold_out(inputs, 0.2, 3)[1].X, test.X)
+    assert not np.array_equal(hold_out(inputs, 0.2, 4)[1].X, test.X)
+    with pytest.raises(DataError, match="no test or no training sample"):
+        hold_out(inputs, 0.01, 0)
+
+
+def test_holdout_is_refused_where_the_data_has_a_test_split(tmp_path, capsys):
+    from tests.test_cli import run
+
+    code, _, err = run(["train", "digits", "--holdout", "0.1", "--out", tmp_path / "r"], capsys)
+    assert code == 2 and "own test split" in err and "Traceback" not in err

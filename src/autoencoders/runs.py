@@ -44,6 +44,7 @@ def train_run(
     *,
     test: Dataset | None = None,
     target: Dataset | None = None,
+    test_target: Dataset | None = None,
     title: str | None = None,
     overwrite: bool = False,
     resume: bool = False,
@@ -51,9 +52,10 @@ def train_run(
 ) -> Run | None:
     """Train ``estimator`` on ``train`` (against ``target`` if paired) and write a run directory.
 
-    Metrics are measured on ``test`` when given (a held-out split), else on the
-    training data, and say which. Training is checkpointed every epoch in
-    ``OUT.partial``; ``resume=True`` continues an interrupted run from there.
+    Metrics are measured on ``test`` when given (a held-out split; for paired training,
+    with ``test_target`` its pairs), else on the training data, and say which.
+    Training is checkpointed every epoch in ``OUT.partial``; ``resume=True`` continues
+    an interrupted run from there.
     ``callbacks`` are passed to :meth:`AutoEncoder.fit` (called after every epoch).
     In a ``torch.distributed`` process group the other ranks only train alongside
     rank 0 (reading the checkpoint to resume) and return None; rank 0 writes the run.
@@ -67,8 +69,12 @@ def train_run(
         started = time.perf_counter()
         _fit(estimator, train, test, target, staging / CHECKPOINT, callbacks)
         seconds = time.perf_counter() - started
-        held_out = test if test is not None and target is None else train
-        metrics = evaluate_run(estimator, held_out, target=target)
+        paired_test = test is not None and (target is None) == (test_target is None)
+        held_out, held_target = (test, test_target) if paired_test else (train, target)
+        metrics = evaluate_run(estimator, held_out, target=held_target)
+        if held_target is not None:
+            where = "held out" if paired_test else "training data"
+            metrics["evaluated_on"] = f"{held_out.name} (paired, {where})"
         metrics |= {
             "data": train.name,
             "n_train": len(train.X),
@@ -78,7 +84,7 @@ def train_run(
         }
         estimator.save(staging, metrics=metrics)
         section = run_section(
-            estimator, held_out, staging, metrics, title=title or out.name, target=target
+            estimator, held_out, staging, metrics, title=title or out.name, target=held_target
         )
         write_html_report(staging / "report.html", f"autoencoders run: {out.name}", [section])
     return Run(out, estimator, metrics, _relocate(section, out))
@@ -103,7 +109,7 @@ def evaluate_run(
     """Clean reconstruction metrics, plus denoising metrics for a denoising model."""
     y = None if target is None else target.X
     metrics = {
-        "evaluated_on": data.name if target is None else f"{data.name} (paired, training data)",
+        "evaluated_on": data.name if target is None else f"{data.name} (paired)",
         "n_evaluated": len(data.X),
         "reconstruction": estimator.evaluate(data.X, y),
     }

@@ -10,7 +10,7 @@ import click
 
 from autoencoders.cli.app import cli
 from autoencoders.cli.options import data_options, int_list, noise, read_data, summary
-from autoencoders.data import BUILTIN_DATASETS
+from autoencoders.data import BUILTIN_DATASETS, hold_out
 from autoencoders.errors import ParameterError
 from autoencoders.estimators import MODELS, BaseAutoEncoder, VariationalAutoEncoder, estimator_for
 from autoencoders.runs import train_run
@@ -201,6 +201,12 @@ Examples:
     help="Held-out DATA for the metrics [default: the "
     "test split of a built-in dataset, else the training data].",
 )
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="For DATA without a test split: hold out this fraction (drawn with --seed) "
+    "for the metrics, e.g. 0.1.",
+)
 @click.option("--out", type=click.Path(), help="Run directory to create.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run directory.")
 @click.option(
@@ -289,10 +295,22 @@ def _train(data, target, test_spec, out, overwrite, resume, log, log_dir, quiet,
     if not main:  # the other ranks train alongside rank 0, quietly
         warnings.simplefilter("ignore")
     data_args = {k: options.pop(k) for k in ("data_dir", "label_column", "image_size", "limit")}
+    holdout, seed = options.pop("holdout"), options["seed"]
+    if holdout and (test_spec or data in BUILTIN_DATASETS):
+        raise click.UsageError(
+            "--holdout is for data without a test split; drop it, or drop --test"
+            if test_spec
+            else f"--holdout: {data} has its own test split, which the metrics use; drop it"
+        )
     estimator = _estimator(options, quiet)
     train_data = read_data(data, "train", dict(data_args))
     target_data = read_data(target, "train", dict(data_args)) if target else None
-    if test_spec:
+    test_target = None
+    if holdout:
+        train_data, test_data, target_data, test_target = hold_out(
+            train_data, holdout, seed, paired=target_data
+        )
+    elif test_spec:
         test_data = read_data(test_spec, "test", dict(data_args))
     elif data in BUILTIN_DATASETS:
         test_data = read_data(data, "test", dict(data_args))
@@ -312,6 +330,7 @@ def _train(data, target, test_spec, out, overwrite, resume, log, log_dir, quiet,
         out,
         test=test_data,
         target=target_data,
+        test_target=test_target,
         overwrite=overwrite,
         resume=bool(resume),
         callbacks=[logger] if logger else (),

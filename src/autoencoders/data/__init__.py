@@ -6,7 +6,7 @@
 ((1437, 1, 8, 8), 'image')
 """
 
-from autoencoders.data.datasets import BUILTIN_DATASETS, Dataset, load_dataset
+from autoencoders.data.datasets import BUILTIN_DATASETS, Dataset, hold_out, load_dataset
 from autoencoders.data.scaling import Scaler, fit_scaler, scaler_from_dict
 from autoencoders.data.sequences import sliding_windows, windowed
 
@@ -15,6 +15,7 @@ __all__ = [
     "Dataset",
     "Scaler",
     "fit_scaler",
+    "hold_out",
     "load_dataset",
     "scaler_from_dict",
     "sliding_windows",

@@ -11,7 +11,7 @@ import numpy as np
 
 from autoencoders.data.mnist import load_mnist
 from autoencoders.data.readers import read_array_file
-from autoencoders.errors import DataError
+from autoencoders.errors import DataError, ParameterError
 
 __all__ = ["BUILTIN_DATASETS", "SPLITS", "Dataset", "load_dataset"]
 
@@ -53,6 +53,45 @@ class Dataset:
     def image_shape(self) -> tuple[int, int, int] | None:
         """``(C, H, W)`` of one image, or None for a table."""
         return tuple(self.X.shape[1:]) if self.kind == "image" else None
+
+
+def hold_out(
+    dataset: Dataset, fraction: float, seed: int, paired: Dataset | None = None
+) -> tuple[Dataset, Dataset, Dataset | None, Dataset | None]:
+    """A seeded held-out split for data without a test split of its own.
+
+    Returns the training part, the held-out part, and the same two parts of ``paired``
+    (the targets of paired training, cut along the same rows) or None.
+    """
+    if not 0 < fraction < 1:
+        raise ParameterError(f"the held-out fraction must be between 0 and 1, got {fraction}")
+    n_test = round(fraction * len(dataset))
+    if not 1 <= n_test < len(dataset):
+        raise DataError(
+            f"{dataset.name}: holding out {fraction:g} of {len(dataset)} samples leaves "
+            "no test or no training sample; use more data or another fraction"
+        )
+    if paired is not None and len(paired) != len(dataset):
+        raise DataError(
+            f"{paired.name} has {len(paired)} samples and {dataset.name} {len(dataset)}; "
+            "paired data needs one target per input"
+        )
+    order = np.random.default_rng(seed).permutation(len(dataset))
+    test_rows, train_rows = np.sort(order[:n_test]), np.sort(order[n_test:])
+
+    def part(data: Dataset | None, rows: np.ndarray, which: str) -> Dataset | None:
+        if data is None:
+            return None
+        y = None if data.y is None else data.y[rows]
+        name = f"{data.name} ({which}, seed {seed})"
+        return Dataset(data.X[rows], y, name, data.kind, data.class_names)
+
+    return (
+        part(dataset, train_rows, f"{1 - fraction:g} kept"),
+        part(dataset, test_rows, f"{fraction:g} held out"),
+        part(paired, train_rows, f"{1 - fraction:g} kept"),
+        part(paired, test_rows, f"{fraction:g} held out"),
+    )
 
 
 def load_dataset(
