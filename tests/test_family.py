@@ -206,7 +206,7 @@ def test_recirculation_refuses_neighbors_before_building_their_graph(monkeypatch
         raise AssertionError("the neighbour graph was built for a run that is refused")
 
     monkeypatch.setattr(NeighborGraph, "build", build)
-    with pytest.raises(ParameterError, match="drop the noise, binarize and neighbors"):
+    with pytest.raises(ParameterError, match="drop the noise, flip, binarize and neighbors"):
         AutoEncoder(
             "dense", latent_dim=8, activation="sigmoid", trainer="recirculation", neighbors=1.0
         ).fit(digits[0].X)

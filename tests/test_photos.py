@@ -16,6 +16,7 @@ from autoencoders.errors import DataError, ParameterError
 from autoencoders.metrics import ms_ssim, ssim
 from autoencoders.models import ModelConfig, build_model
 from autoencoders.models.colour import rgb_to_chroma, ycbcr_to_rgb
+from autoencoders.training.corruption import horizontal_flip
 
 
 def smooth_images(n: int, channels: int = 3, size: int = 16, seed: int = 0) -> np.ndarray:
@@ -201,3 +202,25 @@ def test_holdout_is_refused_where_the_data_has_a_test_split(tmp_path, capsys):
 
     code, _, err = run(["train", "digits", "--holdout", "0.1", "--out", tmp_path / "r"], capsys)
     assert code == 2 and "own test split" in err and "Traceback" not in err
+
+
+def test_flip_mirrors_each_target_with_its_input():
+    x = torch.arange(2 * 3 * 4, dtype=torch.float32).reshape(2, 1, 3, 4).repeat(16, 1, 1, 1)
+    target = 10 + x
+    flipped, flipped_target = horizontal_flip(x, target, torch.Generator().manual_seed(0))
+    mirrored = (flipped != x).flatten(1).any(1)
+    assert 0 < mirrored.sum() < len(x)  # some, not all
+    torch.testing.assert_close(flipped[mirrored], x[mirrored].flip(-1))
+    torch.testing.assert_close(flipped_target, 10 + flipped)
+    same, again = horizontal_flip(x, x, torch.Generator().manual_seed(0))
+    assert again is same
+
+
+def test_flip_trains_images_and_refuses_tables():
+    images = smooth_images(32, channels=1)
+    settings = {"filters": (8,), "code_channels": 2, "epochs": 1, "random_state": 0}
+    flipped = AutoEncoder("resnet", flip=True, **settings).fit(images).history_[-1]["loss"]
+    plain = AutoEncoder("resnet", **settings).fit(images).history_[-1]["loss"]
+    assert np.isfinite(flipped) and flipped != plain
+    with pytest.raises(ParameterError, match="flip=True mirrors images"):
+        AutoEncoder(flip=True, epochs=1).fit(np.zeros((8, 4), np.float32))

@@ -107,6 +107,11 @@ Examples:
     help="Dynamic binarisation: a fresh Bernoulli draw of the [0, 1] data every batch.",
 )
 @click.option(
+    "--flip",
+    is_flag=True,
+    help="Augment images: mirror a random half of every batch left to right.",
+)
+@click.option(
     "--noise", callback=noise, help="Train a denoiser: gaussian:SIGMA, salt-pepper:P or mask:P."
 )
 @click.option(

@@ -23,6 +23,7 @@ from autoencoders.training import (
     Trainer,
     recirculation,
 )
+from autoencoders.training.corruption import horizontal_flip
 from autoencoders.training.objectives import STRUCTURAL
 
 DEFAULT_SPARSITY = {"sparse": "l1"}
@@ -70,6 +71,9 @@ class AutoEncoder(BaseAutoEncoder):
     noise : str or None
         Corruption for a denoising autoencoder: ``gaussian:σ``, ``salt-pepper:p``,
         ``mask:p``; drawn afresh for every batch.
+    flip : bool
+        Mirror a random half of every training batch left to right (each target with its
+        input): the standard augmentation for photographs. Images only.
     sparsity : {"l1", "kl"} or None
         A sparse autoencoder's penalty on the code: ``l1`` adds ``sparsity_weight ·
         Σ|h|`` (default weight 1e-4, Keras's ``activity_regularizer=l1(10e-5)``); ``kl``
@@ -130,6 +134,7 @@ verbose
     )
     _parameter_constraints: ClassVar[dict] = {
         **BaseAutoEncoder._parameter_constraints,
+        "flip": ["boolean"],
         "model": [StrOptions(set(models))],
         "filters": [tuple, list, None],
         "code_channels": [Interval(Integral, 1, 4096, closed="both"), None],
@@ -154,6 +159,7 @@ verbose
         activation: str = "relu",
         loss: str = "auto",
         noise: str | None = None,
+        flip: bool = False,
         sparsity: str | None = None,
         sparsity_weight: float | None = None,
         sparsity_target: float = 0.05,
@@ -184,6 +190,7 @@ verbose
         self.activation = activation
         self.loss = loss
         self.noise = noise
+        self.flip = flip
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
@@ -207,6 +214,10 @@ verbose
         self.verbose = verbose
 
     def _check_settings(self, *, paired: bool, bounded: bool, images: bool) -> None:
+        if self.flip and not images:
+            raise ParameterError(
+                "flip=True mirrors images left to right; give images (n, C, H, W) or drop it"
+            )
         if self.loss_ in ("bce", "cb") and self.model == "linear":
             raise ParameterError("model='linear' has no output nonlinearity; use loss='mse'")
         if self.loss_ in STRUCTURAL and not (images and bounded):
@@ -216,7 +227,7 @@ verbose
             )
         if self.trainer == "recirculation":  # before the neighbour graph, which takes a while
             recirculation.check_settings(
-                noise=bool(self.noise),
+                noise=bool(self.noise or self.flip),
                 binarize=False,
                 neighbors=bool(self.neighbors),
                 compile=self.compile,
@@ -275,7 +286,12 @@ verbose
             return recirculation.RecirculationTrainer(config, self._objective(), seed=seed)
         neighbors = self._neighbor_embedding(x, seed) if self.neighbors else None
         return Trainer(
-            config, self._objective(), corruption=corruption, seed=seed, neighbors=neighbors
+            config,
+            self._objective(),
+            corruption=corruption,
+            augment=horizontal_flip if self.flip else None,
+            seed=seed,
+            neighbors=neighbors,
         )
 
     def _neighbor_embedding(self, x, seed: int) -> NeighborEmbedding:

@@ -15,7 +15,7 @@ from autoencoders.errors import DataError, ParameterError
 from autoencoders.estimators.base import BaseAutoEncoder
 from autoencoders.models.config import ACTIVATIONS
 from autoencoders.training import TrainConfig, Trainer
-from autoencoders.training.corruption import binarize
+from autoencoders.training.corruption import binarize, horizontal_flip
 from autoencoders.training.runtime import resolve_seed
 from autoencoders.training.variational import ELBO, importance_sampled_log_likelihood
 
@@ -53,6 +53,9 @@ class VariationalAutoEncoder(BaseAutoEncoder):
     noise : str or None
         Corruption of the inputs (a denoising VAE), as for
         :class:`~autoencoders.AutoEncoder`.
+    flip : bool
+        Random left-right mirroring of the training images, as for
+        :class:`~autoencoders.AutoEncoder`.
     optimizer, learning_rate, batch_size, epochs, validation_split, early_stopping, \
 lr_schedule, gradient_clip, precision, compile, shuffle, scaling, random_state, device, \
 verbose
@@ -74,6 +77,7 @@ verbose
     default_latent: ClassVar[dict] = {"vae": 32, "conv-vae": 32}
     _parameter_constraints: ClassVar[dict] = {
         **BaseAutoEncoder._parameter_constraints,
+        "flip": ["boolean"],
         "model": [StrOptions(set(models))],
         "filters": [tuple, list, None],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -96,6 +100,7 @@ verbose
         iwae_samples: int = 1,
         binarize: bool = False,
         noise: str | None = None,
+        flip: bool = False,
         optimizer: str = "adam",
         learning_rate: float | None = None,
         batch_size: int = 256,
@@ -122,6 +127,7 @@ verbose
         self.iwae_samples = iwae_samples
         self.binarize = binarize
         self.noise = noise
+        self.flip = flip
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -139,6 +145,10 @@ verbose
         self.verbose = verbose
 
     def _check_settings(self, *, paired: bool, bounded: bool, images: bool) -> None:
+        if self.flip and not images:
+            raise ParameterError(
+                "flip=True mirrors images left to right; give images (n, C, H, W) or drop it"
+            )
         if paired:
             raise ParameterError(
                 f"model={self.model!r} models the data it is given; paired training "
@@ -162,7 +172,12 @@ verbose
     def _trainer(self, config: TrainConfig, x, seed: int, corruption) -> Trainer:
         resample = binarize if self.binarize else None
         return Trainer(
-            config, self._objective(), corruption=corruption, resample=resample, seed=seed
+            config,
+            self._objective(),
+            corruption=corruption,
+            resample=resample,
+            augment=horizontal_flip if self.flip else None,
+            seed=seed,
         )
 
     def score_samples(self, X) -> np.ndarray:

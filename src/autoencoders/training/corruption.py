@@ -65,3 +65,16 @@ def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
     every batch sees each pixel on with probability equal to its grey level.
     """
     return torch.bernoulli(x, generator=generator)
+
+
+def horizontal_flip(x: Tensor, target: Tensor, rng: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Mirror a random half of a batch of images left to right, each target with its
+    input (the augmentation photographs take: a mirrored face is still a face)."""
+    shape = (len(x),) + (1,) * (x.dim() - 1)
+    flip = (torch.rand(len(x), generator=rng, device=x.device) < 0.5).view(shape)
+    flipped = torch.where(flip, x.flip(-1), x)
+    if target is x:
+        return flipped, flipped
+    return flipped, torch.where(
+        flip.view((len(target),) + (1,) * (target.dim() - 1)), target.flip(-1), target
+    )

@@ -35,7 +35,7 @@ def check_settings(*, noise: bool, binarize: bool, neighbors: bool, compile: boo
     if noise or binarize or neighbors:
         raise ParameterError(
             "trainer='recirculation' learns to reconstruct the inputs as given; "
-            "drop the noise, binarize and neighbors"
+            "drop the noise, flip, binarize and neighbors"
         )
     if compile:
         raise ParameterError(

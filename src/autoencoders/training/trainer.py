@@ -117,6 +117,7 @@ class Trainer:
         *,
         corruption: Corruption | None = None,
         resample: Callable[[Tensor, torch.Generator], Tensor] | None = None,
+        augment: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]] | None = None,
         neighbors: NeighborEmbedding | None = None,
         seed: int = 0,
     ) -> None:
@@ -124,6 +125,7 @@ class Trainer:
         self.objective = objective
         self.corruption = corruption
         self.resample = resample
+        self.augment = augment  # training batches only: val_loss sees the data as it is
         # A term on pairs of training samples (a batch's and their drawn neighbours), so
         # the trainer's to add: a batch's objective sees only the batch.
         self.neighbors = neighbors
@@ -250,6 +252,8 @@ class Trainer:
             neighbors = None
             if self.neighbors is not None:
                 neighbors = take(x, self.neighbors.graph.sample(idx, rngs["noise"]))
+            if self.augment is not None:
+                xb, tb = self.augment(xb, tb, rngs["noise"])
             inputs, tb = self._draw(xb, tb, target is x, rngs["noise"])
             loss = self._step_loss(model, inputs, tb, neighbors)
             factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
