@@ -12,7 +12,7 @@ import time
 import keras
 import tensorflow as tf
 from keras import layers
-from peer_common import bce, best_encoding, load_images, parser, reply
+from peer_common import Curve, bce, best_encoding, load_images, parser, reply
 
 HIDDEN = {"dense": (), "deep": (128, 64)}
 LATENT = 32
@@ -43,6 +43,18 @@ def build(model: str) -> tuple[keras.Model, keras.Model]:
     return keras.Model(inputs, outputs), keras.Model(inputs, code)
 
 
+class CurveCheck(keras.callbacks.Callback):
+    """Runs after EpochTimer in the callback list, so its time is no epoch's."""
+
+    def __init__(self, curve: Curve) -> None:
+        super().__init__()
+        self.curve = curve
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if self.curve.check(epoch + 1):
+            self.model.stop_training = True
+
+
 class EpochTimer(keras.callbacks.Callback):
     def __init__(self) -> None:
         super().__init__()
@@ -65,6 +77,13 @@ def main() -> None:
     autoencoder, encoder = build(args.model)
     autoencoder.compile(optimizer="adam", loss="binary_crossentropy")
     timer = EpochTimer()
+    callbacks: list = [timer]
+    if args.curve:
+        curve = Curve(
+            lambda: bce(autoencoder.predict(x_test, batch_size=1024, verbose=0), x_test),
+            args.target_bce,
+        )
+        callbacks.append(CurveCheck(curve))
     history = autoencoder.fit(
         x,
         x,
@@ -72,7 +91,7 @@ def main() -> None:
         batch_size=args.batch_size,
         shuffle=True,
         verbose=0,
-        callbacks=[timer],
+        callbacks=callbacks,
     )
     reconstruction = autoencoder.predict(x_test, batch_size=1024, verbose=0)
     result = {
@@ -85,6 +104,8 @@ def main() -> None:
         "train_losses": [float(v) for v in history.history["loss"]],
         "test_bce": bce(reconstruction, x_test),
     }
+    if args.curve:
+        result["curve"] = curve.points
     if args.encode:
         result["encode"] = best_encoding(
             lambda images, batch_size: encoder.predict(images, batch_size=batch_size, verbose=0),

@@ -34,7 +34,33 @@ def parser(description: str) -> argparse.ArgumentParser:
     options.add_argument("--limit", type=int, help="use only the first N images of each split")
     options.add_argument("--seed", type=int, default=0)
     options.add_argument("--encode", action="store_true", help="also time encoding the test set")
+    options.add_argument(
+        "--curve", action="store_true", help="test BCE after every epoch (time_to_quality.py)"
+    )
+    options.add_argument(
+        "--target-bce", type=float, help="with --curve: stop at the first epoch this good"
+    )
     return options
+
+
+class Curve:
+    """Test BCE after every epoch against the wall time since training began, the time
+    of the checks themselves left out (as MLPerf leaves out evaluation)."""
+
+    def __init__(self, evaluate: Callable[[], float], target: float | None = None) -> None:
+        self.evaluate, self.target = evaluate, target
+        self.points: list[dict] = []
+        self.excluded = 0.0
+        self.started = time.perf_counter()
+
+    def check(self, epoch: int) -> bool:
+        """Record this epoch's point; True when the target is reached (stop training)."""
+        checked = time.perf_counter()
+        seconds = checked - self.started - self.excluded
+        test_bce = self.evaluate()
+        self.excluded += time.perf_counter() - checked
+        self.points.append({"epoch": epoch, "seconds": seconds, "test_bce": test_bce})
+        return self.target is not None and test_bce <= self.target
 
 
 def load_images(data_dir: str | Path, split: str, limit: int | None = None) -> np.ndarray:

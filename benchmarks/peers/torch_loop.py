@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import torch
-from peer_common import bce, best_encoding, load_images, parser, reply
+from peer_common import Curve, bce, best_encoding, load_images, parser, reply
 from torch import nn
 from torch_nets import input_shape, networks
 
@@ -28,7 +28,15 @@ def main() -> None:
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
     epoch_seconds, losses = [], []
-    for _ in range(args.epochs):
+
+    @torch.inference_mode()
+    def test_bce() -> float:
+        net.eval()
+        logits = torch.cat([net(chunk) for chunk in torch.split(x_test, EVAL_BATCH)])
+        return bce(torch.sigmoid(logits).numpy(), x_test.numpy())
+
+    curve = Curve(test_bce, args.target_bce)
+    for epoch in range(1, args.epochs + 1):
         started = time.perf_counter()
         net.train()
         total = 0.0
@@ -42,6 +50,8 @@ def main() -> None:
             total += loss.item() * len(xb)
         epoch_seconds.append(time.perf_counter() - started)
         losses.append(total / len(x))
+        if args.curve and curve.check(epoch):
+            break
 
     net.eval()
     with torch.inference_mode():
@@ -55,6 +65,8 @@ def main() -> None:
         "train_losses": losses,
         "test_bce": bce(reconstruction.numpy(), x_test.numpy()),
     }
+    if args.curve:
+        result["curve"] = curve.points
     if args.encode:
 
         @torch.inference_mode()
