@@ -39,7 +39,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from autoencoders import AutoEncoder, VariationalAutoEncoder
+from autoencoders import AutoEncoder
 from autoencoders.data.image_folder import read_image_folder
 from autoencoders.generation import attribute_vector, shift
 from autoencoders.metrics import psnr, ssim
@@ -146,7 +146,7 @@ def run_recon_faces(root, args) -> dict:
     return {"rows": rows, "table": recon_table("Held-out faces (1 215)", rows)}
 
 
-STRENGTHS = (0.5, 1.0, 1.5, 2.0, 3.0)
+STRENGTHS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 
 def linear_judge(train: np.ndarray, smiling: np.ndarray) -> Pipeline:
@@ -158,35 +158,42 @@ def linear_judge(train: np.ndarray, smiling: np.ndarray) -> Pipeline:
 
 
 class CNNJudge:
-    """A small CNN smile classifier (random flips, 6 epochs of Adam): a judge that, unlike
-    a linear one on pixels, is not moved simply by adding the pixels' class difference."""
+    """A small CNN smile classifier (conv-BatchNorm-ReLU-pool ×4, random flips, 8 epochs
+    of cosine-annealed Adam): a judge that, unlike a linear one on pixels, is not moved
+    simply by adding the pixels' class difference."""
 
-    def __init__(self, train: np.ndarray, smiling: np.ndarray, epochs: int = 6) -> None:
+    def __init__(self, train: np.ndarray, smiling: np.ndarray, epochs: int = 8) -> None:
         torch.manual_seed(0)
         layers, width = [], 1
         for out in (16, 32, 64, 64):
-            layers += [torch.nn.Conv2d(width, out, 3, 2, 1), torch.nn.ReLU()]
+            layers += [torch.nn.Conv2d(width, out, 3, 1, 1), torch.nn.BatchNorm2d(out)]
+            layers += [torch.nn.ReLU(), torch.nn.MaxPool2d(2)]
             width = out
-        self.net = torch.nn.Sequential(
-            *layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(64, 1)
-        )
-        optimiser = torch.optim.Adam(self.net.parameters(), 1e-3)
+        head = [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Dropout(0.3)]
+        self.net = torch.nn.Sequential(*layers, *head, torch.nn.Linear(width, 1))
+        optimiser = torch.optim.Adam(self.net.parameters(), 2e-3)
         X, y = torch.from_numpy(train), torch.from_numpy(smiling).float()
+        steps = epochs * -(-len(X) // 64)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
+        self.net.train()
         for _ in range(epochs):
-            for batch in torch.randperm(len(X)).split(128):
+            for batch in torch.randperm(len(X)).split(64):
                 x = X[batch]
                 x = torch.where(torch.rand(len(x), 1, 1, 1) < 0.5, x.flip(-1), x)
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                    self.net(x)[:, 0], y[batch]
+                    self.net((x - 0.5) / 0.25)[:, 0], y[batch]
                 )
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
+                schedule.step()
+        self.net.eval()
 
     @torch.no_grad()
     def predict(self, X: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(X, np.float32)).reshape(-1, 1, 64, 64)
-        return torch.cat([self.net(b)[:, 0] > 0 for b in x.split(512)]).numpy().astype(int)
+        logits = torch.cat([self.net((b - 0.5) / 0.25)[:, 0] for b in x.split(512)])
+        return (logits > 0).numpy().astype(int)
 
 
 def verdicts(judges: dict, faces: np.ndarray) -> dict[str, np.ndarray]:
@@ -223,30 +230,29 @@ def run_smile(root, args) -> dict:
     train, smiling, test, test_smiling = faces(root)
     judges = {"cnn": CNNJudge(train, smiling), "linear": linear_judge(train, smiling)}
     accuracy = {n: float((v == test_smiling).mean()) for n, v in verdicts(judges, test).items()}
-    vae, seconds = timed_fit(
-        VariationalAutoEncoder(
-            "resnet-vae",
-            latent_dim=128,
-            filters=(32, 64, 128),
-            epochs=args.face_epochs,
-            **{**TRAINING, "loss": "bce"},
+    # A spatial 8×8×2 code (128 values): on a validation part of the training faces it
+    # reconstructed at 24.8 dB after 2 epochs, a flat 128-D code at 23.1 (22.5 as a
+    # resnet-vae with β = 0.1, 17.4 with a learned σ), and blur hides a smile from the judge.
+    model, seconds = timed_fit(
+        AutoEncoder(
+            "resnet", code_channels=2, filters=(32, 64, 128), epochs=args.face_epochs, **TRAINING
         ),
         train,
     )
-    vector = attribute_vector(vae, train[smiling == 0], train[smiling == 1])
+    vector = attribute_vector(model, train[smiling == 0], train[smiling == 1])
     pixel_vector = train[smiling == 1].mean(0) - train[smiling == 0].mean(0)
     plain = test[test_smiling == 0]
-    unmoved = vae.predict(plain)
+    unmoved = model.predict(plain)
     rows = smile_rows(
-        "ours (VAE code)", lambda s: shift(vae, plain, vector, strength=s), unmoved, judges
+        "ours (code)", lambda s: shift(model, plain, vector, strength=s), unmoved, judges
     )
     rows += smile_rows("pixels", lambda s: plain + s * pixel_vector, plain, judges)
-    smile_figure(vae, plain[:6], vector, pixel_vector)
+    smile_figure(model, plain[:6], vector, pixel_vector)
     table = [
         f"Smile judges, held-out accuracy: a small CNN {accuracy['cnn']:.3f}, logistic "
         f"regression on 128 whitened principal components {accuracy['linear']:.3f} (a linear "
         "pixel judge is moved by the pixel difference itself: the CNN is the fair one). "
-        f"Face VAE: `resnet-vae`, 128-D code, {args.face_epochs} epochs, {seconds:.0f} s. "
+        f"Face model: `resnet`, 8×8×2 code, {args.face_epochs} epochs, {seconds:.0f} s. "
         f"{len(plain)} held-out non-smiling faces.",
         "",
         "| method | strength | called smiling (CNN) | (linear) | SSIM to unmoved |",
@@ -259,15 +265,15 @@ def run_smile(root, args) -> dict:
     ]
     return {
         "judge_accuracy": accuracy,
-        "vae_seconds": seconds,
+        "model_seconds": seconds,
         "rows": rows,
         "table": "\n".join(table) + "\n",
     }
 
 
-def smile_figure(vae, plain: np.ndarray, vector, pixel_vector) -> None:
+def smile_figure(model, plain: np.ndarray, vector, pixel_vector) -> None:
     strengths = (0.0, *STRENGTHS)
-    ours = [vae.predict(plain)] + [shift(vae, plain, vector, strength=s) for s in STRENGTHS]
+    ours = [model.predict(plain)] + [shift(model, plain, vector, strength=s) for s in STRENGTHS]
     pixels = [plain + s * pixel_vector for s in strengths]
     fig, axes = plt.subplots(
         2 * len(plain), len(strengths), figsize=(1.3 * len(strengths), 2.6 * len(plain))
@@ -328,7 +334,8 @@ def run_colour(root, args) -> dict:
         for name, (output, seconds) in outputs.items()
     ]
     rows.append({"method": "originals", "colourfulness": colourfulness(test)})
-    colour_figure(grey_test[:8], [o for o, _ in list(outputs.values())[1:]], test[:8])
+    shown = np.random.default_rng(0).choice(len(test), 10, replace=False)  # the folder is by class
+    colour_figure(grey_test[shown], [o[shown] for o, _ in list(outputs.values())[1:]], test[shown])
     table = ["| method | PSNR dB | SSIM | colourfulness | train s |", "|---|---|---|---|---|"]
     for r in rows:
         if "psnr" in r:
@@ -342,7 +349,7 @@ def run_colour(root, args) -> dict:
 
 
 def colour_figure(grey: np.ndarray, outputs: list[np.ndarray], originals: np.ndarray) -> None:
-    rows = [np.repeat(grey, 3, 1), *(o[: len(grey)] for o in outputs), originals]
+    rows = [np.repeat(grey, 3, 1), *outputs, originals]
     labels = ["grey", "ours", "classic", "original"]
     fig, axes = plt.subplots(len(rows), len(grey), figsize=(1.2 * len(grey), 1.3 * len(rows)))
     for i, (row, label) in enumerate(zip(rows, labels, strict=True)):

@@ -105,6 +105,7 @@ def test_overcomplete_without_regulariser_warns_and_with_noise_does_not(digit_ta
         warnings.simplefilter("error", OvercompleteWarning)
         AutoEncoder("dense", latent_dim=80, noise="mask:0.3", epochs=1).fit(train)
         AutoEncoder("sparse", latent_dim=80, epochs=1).fit(train)
+        AutoEncoder("dense", latent_dim=80, epochs=1).fit(train, train[:, :32])  # a mapping
 
 
 @pytest.mark.quality

@@ -196,7 +196,11 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         )
         self.module_ = fitting.new_module(self.model_config_, x, seed).to(self.device_)
         self._set_shape_attributes()
-        fitting.warn_if_overcomplete(self.input_shape_, self.code_shape_, self._regularised())
+        # A model whose output is not its input (grey → colour) cannot copy it through.
+        mapping = self.model_config_.output_shape != self.model_config_.input_shape
+        fitting.warn_if_overcomplete(
+            self.input_shape_, self.code_shape_, self._regularised() or mapping
+        )
         config = fitting.train_config(self, self._inference_batch(), callbacks)
         trainer = self._trainer(config, x, seed, corruption)
         if checkpoint is not None:
