@@ -268,3 +268,26 @@ def test_a_background_server_that_cannot_start_says_why(tmp_path):
     starting = serve_in_background(tmp_path / "no-such-run", timeout=60)
     with pytest.raises(RuntimeError, match=r"stopped with exit code 2: .*no-such-run"), starting:
         pass
+
+
+def test_the_explorer_works_on_a_photo_model_with_a_spatial_code(tmp_path):
+    from tests.test_photos import smooth_images
+
+    photos = smooth_images(60, channels=3, size=16)
+    np.save(tmp_path / "photos.npy", photos)
+    estimator = AutoEncoder("resnet", filters=(8, 16), code_channels=2, epochs=2, random_state=0)
+    run = train_run(estimator, load_dataset(tmp_path / "photos.npy"), tmp_path / "run").path
+    client = TestClient(build_app(run, data=str(tmp_path / "photos.npy")))
+    page = client.get("/").text
+    start = page.index('type="application/json">') + len('type="application/json">')
+    data = json.loads(page[start : page.index("</script>", start)])
+    assert data["image_shape"] == [3, 16, 16] and len(data["points"]) == 60
+    origin, axes = np.array(data["plane"]["origin"]), np.array(data["plane"]["axes"])
+    assert origin.shape == (2 * 4 * 4,) and axes.shape == (2, 32)  # the 2×4×4 code, flat
+    clicked = (origin + np.array([0.5, -0.5]) @ axes)[None]  # a click on the plane
+    decoded = client.post("/decode", json={"codes": clicked.tolist()})
+    assert decoded.status_code == 200, decoded.text
+    image = np.array(decoded.json()["outputs"])
+    assert image.shape == (1, 3, 16, 16) and 0 <= image.min() <= image.max() <= 1
+    png_reply = client.post("/decode?format=png", json={"codes": clicked.tolist()})
+    assert Image.open(io.BytesIO(png_reply.content)).size == (16, 16)
