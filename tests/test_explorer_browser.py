@@ -166,3 +166,48 @@ def test_static_explorer_works_from_a_file(page, run):
     assert decoded["high"] > decoded["low"]
     assert page.is_disabled("#upload")  # no model in the page: drawing needs the server
     assert "autoencoders serve" in page.inner_text("#draw-info")
+
+
+def test_static_explorer_of_a_photo_model(page, tmp_path):
+    from tests.test_photos import smooth_images
+
+    np.save(tmp_path / "photos.npy", smooth_images(60, channels=3, size=16))
+    main(
+        [
+            "train",
+            str(tmp_path / "photos.npy"),
+            "--model",
+            "resnet",
+            "--filters",
+            "8,16",
+            "--code-channels",
+            "2",
+            "--epochs",
+            "40",
+            "--batch-size",
+            "16",
+            "--out",
+            str(tmp_path / "run"),
+            "--quiet",
+        ]
+    )
+    main(["explorer", str(tmp_path / "run")])
+    data = open_explorer(page, (tmp_path / "run" / "explorer.html").as_uri())
+    assert data["image_shape"] == [3, 16, 16]
+    u, v = data["points"][0]
+    x0, x1, y0, y1 = data["plane"]["bounds"]
+    box = page.locator("#plane").bounding_box()
+    page.mouse.move(
+        box["x"] + (u - x0) / (x1 - x0) * box["width"],
+        box["y"] + (y1 - v) / (y1 - y0) * box["height"],
+    )
+    assert picture(page, "hover-original")["high"] > 0
+    click_plane(page, 0.4, 0.6)
+    decoded = picture(page, "decoded")
+    assert decoded["high"] > decoded["low"]
+    click_plane(page, 0.6, 0.4)
+    assert picture(page, "interpolation")["width"] == 10 * decoded["width"]
+    shot = page.screenshot(full_page=True)
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        (Path(SCREENSHOTS) / "explorer-photos.png").write_bytes(shot)
