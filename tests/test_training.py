@@ -278,3 +278,21 @@ def test_a_failing_compiler_backend_is_one_clear_error(monkeypatch, digit_images
     monkeypatch.setattr(torch, "compile", compile_without_backend)
     with pytest.raises(TrainingError, match=r"^torch.compile failed .*no C\+\+ compiler"):
         _train(_model(), torch.from_numpy(digit_images), epochs=1, compile=True)
+
+
+def test_auto_precision_times_the_hardware_once_and_trains():
+    from autoencoders.training.runtime import autocast, bf16_is_faster
+
+    bf16_is_faster.cache_clear()
+    choice = bf16_is_faster("cpu")
+    assert isinstance(choice, bool) and bf16_is_faster.cache_info().misses == 1
+    with autocast(torch.device("cpu"), "auto"):
+        assert torch.is_autocast_enabled("cpu") == choice
+    assert bf16_is_faster.cache_info().misses == 1  # measured once, not per batch
+    import numpy as np
+
+    from autoencoders import AutoEncoder
+
+    X = np.random.default_rng(0).random((64, 12)).astype(np.float32)
+    model = AutoEncoder(latent_dim=3, precision="auto", epochs=2, random_state=0).fit(X)
+    assert np.isfinite(model.history_[-1]["loss"]) and model.precision == "auto"

@@ -172,10 +172,11 @@ Examples:
 )
 @click.option(
     "--precision",
-    type=click.Choice(["fp32", "bf16"]),
+    type=click.Choice(["fp32", "bf16", "auto"]),
     default="fp32",
     show_default=True,
-    help="bf16: bfloat16 autocast, faster on CPUs with AVX512-BF16/AMX and recent GPUs.",
+    help="bf16: bfloat16 autocast, faster on CPUs with AVX512-BF16/AMX and recent GPUs; "
+    "auto: bf16 where a matmul timed at start-up says it is faster.",
 )
 @click.option(
     "--compile",

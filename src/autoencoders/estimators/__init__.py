@@ -9,7 +9,8 @@ validation loss, or the training loss without validation data; the best weights 
 restored), ``lr_schedule`` (``cosine``: a 5% warm-up, then annealing to zero; measured to
 end lower than a constant rate on the classic MNIST models, benchmarks/results/
 classics.md), ``gradient_clip``, ``precision`` (``bf16``: bfloat16 autocast, faster
-where the hardware multiplies bf16 natively, slower where it does not), ``compile``
+where the hardware multiplies bf16 natively, slower where it does not; ``auto``: bf16
+where a matmul timed once per process says it is faster, else fp32), ``compile``
 (``torch.compile`` the training step), ``shuffle``, ``scaling`` (``auto``: images and
 data in [0, 1] or uint8 to [0, 1], other tables standardised; remembered, so new data is
 treated the same), ``random_state`` (bit-for-bit reproducible CPU runs), ``device`` and

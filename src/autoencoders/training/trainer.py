@@ -57,7 +57,7 @@ class TrainConfig:
     early_stopping: int | None = None  # patience, in epochs without improvement
     lr_schedule: str = "cosine"  # anneals to 0 over the planned steps; or "constant"
     gradient_clip: float | None = None  # max global gradient norm, against exploding steps
-    precision: str = "fp32"  # or "bf16": the forward pass under bfloat16 autocast
+    precision: str = "fp32"  # "bf16": the forward pass under bfloat16 autocast; "auto"
     compile: bool = False  # torch.compile the training step's forward pass and loss
     eval_batch_size: int = 1024  # batches of the validation pass, which keeps no gradients
     verbose: int = 1
