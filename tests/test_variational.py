@@ -8,6 +8,7 @@ from torch import distributions as D
 from torch import nn
 
 from autoencoders import AutoEncoder, VariationalAutoEncoder, estimator_for, generation
+from autoencoders.data import load_dataset
 from autoencoders.errors import DataError, ParameterError
 from autoencoders.models import Decoder, GaussianEncoder, VariationalAutoencoder
 from autoencoders.report import image_grid
@@ -271,12 +272,38 @@ def test_generation_commands(tmp_path, capsys):
             "-n",
             "4",
         ],
+        "strengths.png": [
+            "arithmetic",
+            run_dir,
+            "digits",
+            "--without",
+            "1",
+            "--with",
+            "7",
+            "-n",
+            "3",
+            "--strength",
+            "0,1,2",
+        ],
     }
     for name, args in commands.items():
         code, _, err = run([*args, "-o", tmp_path / name], capsys)
         assert code == 0, (name, err)
         assert (tmp_path / name).exists(), name
     assert np.load(tmp_path / "samples.npy").shape == (5, 1, 8, 8)
+    code, _, err = run(
+        [*commands["strengths.png"][:-1], "0,1,2", "-o", tmp_path / "strengths.npy"], capsys
+    )
+    assert code == 0, err
+    moved = np.load(tmp_path / "strengths.npy").reshape(3, 3, 1, 8, 8)  # a row per sample
+    test = load_dataset("digits", "test")
+    ones = test.X[test.y == 1][:3]  # the --without group is moved, strength 0 first
+    np.testing.assert_allclose(
+        moved[:, 0], VariationalAutoEncoder.load(run_dir).predict(ones), atol=1e-5
+    )
+    assert not np.allclose(moved[:, 2], moved[:, 0])
+    code, _, err = run([*commands["strengths.png"][:-1], "1,x", "-o", tmp_path / "s.png"], capsys)
+    assert_one_line_error(code, err, "not a comma-separated list of numbers")
     code, _, err = run(
         [
             "arithmetic",

@@ -13,7 +13,7 @@ import numpy as np
 
 from autoencoders import generation
 from autoencoders.cli.app import cli
-from autoencoders.cli.options import RUN, SPLIT, data_options, int_list, read_data
+from autoencoders.cli.options import RUN, SPLIT, data_options, float_list, int_list, read_data
 from autoencoders.cli.outputs import write_output
 from autoencoders.errors import DataError
 from autoencoders.estimators import BaseAutoEncoder
@@ -157,6 +157,8 @@ def traverse(run, data, index, units, span, steps, output, split, **options) -> 
     epilog="""\b
 Examples:
   autoencoders arithmetic runs/vae mnist --without 1 --with 7 --apply-to 1 -o shifted.png
+  autoencoders arithmetic runs/faces smiles/ --without not_smiling --with smiling \\
+      --strength 0,1,2,3 -n 6 -o smiles.png
 """
 )
 @RUN
@@ -167,12 +169,19 @@ Examples:
 @click.option("--with", "with_", required=True, help="Label of the group with the attribute.")
 @click.option("--apply-to", help="Label of the samples to move (default: the --without group).")
 @click.option("-n", "--count", type=click.IntRange(1, 1000), default=10, show_default=True)
-@click.option("--strength", type=float, default=1.0, show_default=True)
+@click.option(
+    "--strength",
+    "strengths",
+    callback=float_list,
+    default="1",
+    show_default=True,
+    help="How far to move, or a list (0,1,2,3): then a row per sample, a column per strength.",
+)
 @OUTPUT
 @SPLIT
 @data_options
 def arithmetic(
-    run, data, without, with_, apply_to, count, strength, output, split, **options
+    run, data, without, with_, apply_to, count, strengths, output, split, **options
 ) -> None:
     """Latent arithmetic: move samples by the mean code of one labelled group minus another's."""
     estimator = load_model(run)
@@ -185,15 +194,15 @@ def arithmetic(
     targets = groups["--without"] if apply_to is None else _group(dataset, apply_to)
     vector = generation.attribute_vector(estimator, groups["--without"], groups["--with"])
     chosen = targets[:count]
-    moved = generation.shift(estimator, chosen, vector, strength=strength)
+    title = f"+ (mean code of {with_} − mean code of {without})"
+    if len(strengths) > 1:
+        moved = [generation.shift(estimator, chosen, vector, strength=s) for s in strengths]
+        title += " × " + ", ".join(f"{s:g}" for s in strengths)
+        _write(estimator, np.stack(moved, axis=1), output, title)
+        return
+    moved = generation.shift(estimator, chosen, vector, strength=strengths[0])
     grid = np.stack([estimator.predict(chosen), moved])
-    _write(
-        estimator,
-        grid,
-        output,
-        f"+ (mean code of {with_} − mean code of {without})",
-        row_labels=["reconstruction", "moved"],
-    )
+    _write(estimator, grid, output, title, row_labels=["reconstruction", "moved"])
 
 
 def _group(dataset, label: str) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import click
 
@@ -21,6 +22,17 @@ def int_list(ctx, param, value: str | None) -> tuple[int, ...] | None:
     if any(s < 1 or s > 1_000_000 for s in sizes):
         raise click.BadParameter(f"{value!r}: sizes must be between 1 and 1000000")
     return sizes
+
+
+def float_list(ctx, param, value: str) -> tuple[float, ...]:
+    """``"0,1,2.5"`` → ``(0.0, 1.0, 2.5)``: at least one finite number."""
+    try:
+        numbers = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        numbers = ()
+    if not numbers or not all(math.isfinite(v) for v in numbers):
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers")
+    return numbers
 
 
 def image_size(ctx, param, value: str | None) -> tuple[int, int] | None:
