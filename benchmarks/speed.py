@@ -35,9 +35,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import statistics
-import subprocess
 import time
 
 import torch
@@ -50,15 +48,14 @@ from speed_setup import (
     FLOP_PER_MAC_TRAINED,
     FRAMEWORKS,
     HIDDEN,
-    LOGS,
     MODELS,
     PEAK_REPEATS,
     PEAK_SIZE,
     Ours,
     Peer,
     PeerError,
+    call_peer,
     label,
-    tail,
 )
 
 from autoencoders import AutoEncoder
@@ -120,35 +117,17 @@ def run_ours(model: str, epochs: int, seed: int, data: dict, settings: dict) -> 
 
 
 def run_peer(framework: str, model: str, epochs: int, args) -> dict:
-    peer = FRAMEWORKS[framework]
-    command = [
-        str(peer.python()),
-        str(peer.script),
-        *("--model", model, "--epochs", str(epochs), "--batch-size", str(BATCH[model])),
-        *("--data-dir", str(data_dir(args.data_dir)), "--seed", str(args.seed)),
-        *(["--limit", str(args.limit)] if args.limit else []),
-        *peer.options,
-    ]
-    env = os.environ | {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = LOGS / f"{framework}-{model}.log"
-    with log.open("w") as err:
-        try:
-            done = subprocess.run(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                env=env,
-                timeout=args.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise PeerError(f"no answer after {args.timeout} s (log: {log})") from None
-    lines = done.stdout.strip().splitlines()
-    if done.returncode or not lines:
-        raise PeerError(f"exit status {done.returncode}: {tail(log, 5)}")
-    return json.loads(lines[-1])
+    return call_peer(
+        framework,
+        model,
+        epochs,
+        seed=args.seed,
+        data=data_dir(args.data_dir),
+        options=FRAMEWORKS[framework].options,
+        log_name=f"{framework}-{model}",
+        limit=args.limit,
+        timeout=args.timeout,
+    )
 
 
 def measure(framework: str, model: str, epochs: int, n_train: int, peak: float, args, data):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -69,6 +70,44 @@ class Peer:
 
 class PeerError(Exception):
     """Why a framework gave no number."""
+
+
+def call_peer(
+    framework: str,
+    model: str,
+    epochs: int,
+    *,
+    seed: int,
+    data: Path,
+    options: list[str],
+    log_name: str,
+    limit: int | None = None,
+    timeout: float | None = None,
+) -> dict:
+    """Train ``model`` with a peer's script in its venv; its JSON reply (logs in LOGS)."""
+    peer = FRAMEWORKS[framework]
+    command = [
+        str(peer.python()),
+        str(peer.script),
+        *("--model", model, "--epochs", str(epochs), "--batch-size", str(BATCH[model])),
+        *("--data-dir", str(data), "--seed", str(seed)),
+        *(["--limit", str(limit)] if limit else []),
+        *options,
+    ]
+    env = os.environ | {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{log_name}.log"
+    with log.open("w") as err:
+        try:
+            done = subprocess.run(
+                command, stdout=subprocess.PIPE, stderr=err, text=True, env=env, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            raise PeerError(f"no answer after {timeout} s (log: {log})") from None
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        raise PeerError(f"exit status {done.returncode}: {tail(log, 5)}")
+    return json.loads(lines[-1])
 
 
 class Ours(NamedTuple):

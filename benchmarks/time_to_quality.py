@@ -28,14 +28,12 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import statistics
-import subprocess
 import time
 
 import torch
 from _common import command_line, data_dir, machine, write_results
-from speed_setup import BATCH, FRAMEWORKS, LOGS, PeerError, tail
+from speed_setup import BATCH, call_peer
 
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
@@ -77,24 +75,17 @@ def run_ours(model: str, target: float, seed: int, data: dict, settings: dict) -
 
 
 def run_peer(framework: str, model: str, epochs: int, seed: int, target, args) -> dict:
-    peer = FRAMEWORKS[framework]
-    command = [
-        str(peer.python()),
-        str(peer.script),
-        *("--model", model, "--epochs", str(epochs), "--batch-size", str(BATCH[model])),
-        *("--data-dir", str(data_dir(args.data_dir)), "--seed", str(seed), "--curve"),
-        *(["--target-bce", repr(target)] if target is not None else []),
-        *(["--limit", str(args.limit)] if args.limit else []),
-    ]
-    env = os.environ | {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = LOGS / f"ttq-{framework}-{model}-{seed}.log"
-    with log.open("w") as err:
-        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode or not lines:
-        raise PeerError(f"exit status {done.returncode}: {tail(log, 5)}")
-    return json.loads(lines[-1])
+    """A peer trained with its test BCE checked after every epoch, stopped at ``target``."""
+    return call_peer(
+        framework,
+        model,
+        epochs,
+        seed=seed,
+        data=data_dir(args.data_dir),
+        options=["--curve", *(["--target-bce", repr(target)] if target is not None else [])],
+        log_name=f"ttq-{framework}-{model}-{seed}",
+        limit=args.limit,
+    )
 
 
 def time_to(curve: list[dict], target: float) -> float:

@@ -99,6 +99,16 @@ def click_plane(page, fx: float, fy: float) -> None:
     page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
 
 
+def hover_first_point(page, data: dict) -> None:
+    u, v = data["points"][0]
+    x0, x1, y0, y1 = data["plane"]["bounds"]
+    box = page.locator("#plane").bounding_box()
+    page.mouse.move(
+        box["x"] + (u - x0) / (x1 - x0) * box["width"],
+        box["y"] + (y1 - v) / (y1 - y0) * box["height"],
+    )
+
+
 def open_explorer(page, url: str) -> dict:
     page.goto(url)
     page.wait_for_selector("body[data-state=ready]", timeout=20_000)
@@ -112,13 +122,7 @@ def test_live_explorer_decodes_clicks_hovers_and_draws(page, server, tmp_path):
     assert plane["low"] < plane["high"]  # the points are drawn
 
     # Hover the first point: its image and its reconstruction appear.
-    u, v = data["points"][0]
-    x0, x1, y0, y1 = data["plane"]["bounds"]
-    box = page.locator("#plane").bounding_box()
-    page.mouse.move(
-        box["x"] + (u - x0) / (x1 - x0) * box["width"],
-        box["y"] + (y1 - v) / (y1 - y0) * box["height"],
-    )
+    hover_first_point(page, data)
     assert picture(page, "hover-original")["high"] > 0
     assert picture(page, "hover-reconstruction")["high"] > 0
     assert "anomaly score" in page.inner_text("#hover-info")
@@ -194,13 +198,7 @@ def test_static_explorer_of_a_photo_model(page, tmp_path):
     main(["explorer", str(tmp_path / "run")])
     data = open_explorer(page, (tmp_path / "run" / "explorer.html").as_uri())
     assert data["image_shape"] == [3, 16, 16]
-    u, v = data["points"][0]
-    x0, x1, y0, y1 = data["plane"]["bounds"]
-    box = page.locator("#plane").bounding_box()
-    page.mouse.move(
-        box["x"] + (u - x0) / (x1 - x0) * box["width"],
-        box["y"] + (y1 - v) / (y1 - y0) * box["height"],
-    )
+    hover_first_point(page, data)
     assert picture(page, "hover-original")["high"] > 0
     click_plane(page, 0.4, 0.6)
     decoded = picture(page, "decoded")
