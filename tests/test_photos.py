@@ -224,3 +224,5 @@ def test_flip_trains_images_and_refuses_tables():
     assert np.isfinite(flipped) and flipped != plain
     with pytest.raises(ParameterError, match="flip=True mirrors images"):
         AutoEncoder(flip=True, epochs=1).fit(np.zeros((8, 4), np.float32))
+    with pytest.raises(ParameterError, match="drop the noise, flip"):
+        AutoEncoder(trainer="recirculation", flip=True, epochs=1).fit(images)

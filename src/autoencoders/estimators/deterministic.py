@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from autoencoders.data.streaming import ScaledArray
 from autoencoders.errors import ParameterError
+from autoencoders.estimators import fitting
 from autoencoders.estimators.base import BaseAutoEncoder
 from autoencoders.models.config import ACTIVATIONS
 from autoencoders.training import (
@@ -214,10 +215,7 @@ verbose
         self.verbose = verbose
 
     def _check_settings(self, *, paired: bool, bounded: bool, images: bool) -> None:
-        if self.flip and not images:
-            raise ParameterError(
-                "flip=True mirrors images left to right; give images (n, C, H, W) or drop it"
-            )
+        fitting.check_flip(self.flip, images)
         if self.loss_ in ("bce", "cb") and self.model == "linear":
             raise ParameterError("model='linear' has no output nonlinearity; use loss='mse'")
         if self.loss_ in STRUCTURAL and not (images and bounded):
@@ -227,7 +225,8 @@ verbose
             )
         if self.trainer == "recirculation":  # before the neighbour graph, which takes a while
             recirculation.check_settings(
-                noise=bool(self.noise or self.flip),
+                noise=bool(self.noise),
+                flip=self.flip,
                 binarize=False,
                 neighbors=bool(self.neighbors),
                 compile=self.compile,

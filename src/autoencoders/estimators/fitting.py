@@ -99,6 +99,14 @@ def train_config(estimator, eval_batch_size: int, callbacks=()) -> TrainConfig:
     )
 
 
+def check_flip(flip: bool, images: bool) -> None:
+    """Flips are for images (the families with a ``flip`` parameter call this)."""
+    if flip and not images:
+        raise ParameterError(
+            "flip=True mirrors images left to right; give images (n, C, H, W) or drop it"
+        )
+
+
 def warn_if_overcomplete(input_shape: tuple, code_shape: tuple, regularised: bool) -> None:
     """An overcomplete code with nothing to stop it can learn the identity."""
     n_inputs, n_code = math.prod(input_shape), math.prod(code_shape)

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from autoencoders.errors import DataError, ParameterError
+from autoencoders.estimators import fitting
 from autoencoders.estimators.base import BaseAutoEncoder
 from autoencoders.models.config import ACTIVATIONS
 from autoencoders.training import TrainConfig, Trainer
@@ -145,10 +146,7 @@ verbose
         self.verbose = verbose
 
     def _check_settings(self, *, paired: bool, bounded: bool, images: bool) -> None:
-        if self.flip and not images:
-            raise ParameterError(
-                "flip=True mirrors images left to right; give images (n, C, H, W) or drop it"
-            )
+        fitting.check_flip(self.flip, images)
         if paired:
             raise ParameterError(
                 f"model={self.model!r} models the data it is given; paired training "

@@ -30,9 +30,11 @@ REGRESSION = 0.75  # λ, as in the paper
 DEFAULT_LEARNING_RATE = 1.0  # ε, applied to updates averaged over a minibatch
 
 
-def check_settings(*, noise: bool, binarize: bool, neighbors: bool, compile: bool) -> None:
+def check_settings(
+    *, noise: bool, binarize: bool, neighbors: bool, compile: bool, flip: bool = False
+) -> None:
     """Refuse what recirculation cannot do (callers check before building anything costly)."""
-    if noise or binarize or neighbors:
+    if noise or flip or binarize or neighbors:
         raise ParameterError(
             "trainer='recirculation' learns to reconstruct the inputs as given; "
             "drop the noise, flip, binarize and neighbors"
