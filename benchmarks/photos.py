@@ -39,7 +39,7 @@ from sklearn.decomposition import PCA
 from smile_judges import CNNJudge, called_smiling, linear_judge, verdicts
 
 from autoencoders import AutoEncoder
-from autoencoders.data.image_folder import read_image_folder
+from autoencoders.data.image_folder import luminance, read_image_folder
 from autoencoders.generation import attribute_vector, shift
 from autoencoders.metrics import psnr, ssim
 
@@ -269,12 +269,6 @@ def colourfulness(rgb: np.ndarray) -> float:
     spread = np.sqrt(rg.std(1) ** 2 + yb.std(1) ** 2)
     mean = np.sqrt(rg.mean(1) ** 2 + yb.mean(1) ** 2)
     return float((spread + 0.3 * mean).mean())
-
-
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 grey, the luminance a grey conversion keeps: ``(N, 1, H, W)``."""
-    weights = np.array([0.299, 0.587, 0.114], np.float32)[None, :, None, None]
-    return (rgb * weights).sum(1, keepdims=True).astype(np.float32)
 
 
 def run_colour(root, args) -> dict:

@@ -25,6 +25,7 @@ import torch
 from safetensors.torch import load_file, save
 from sklearn.utils._param_validation import InvalidParameterError
 
+from autoencoders import zoo
 from autoencoders.data.scaling import Scaler, scaler_from_dict
 from autoencoders.errors import AutoencodersError, DataError, ModelFileError, first_line
 from autoencoders.files import atomic_write_bytes
@@ -225,7 +226,7 @@ def read_estimator(path: str | Path, *, families: dict[str, type]) -> SavedEstim
     of its ``model``, less those that family does not have (they were at their defaults,
     since format 1 refused them elsewhere).
     """
-    path = Path(path)
+    path = zoo.resolve(path)
     config = read_config(path)
     where = path / CONFIG
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}

@@ -134,7 +134,7 @@ class SeriesAnomalyDetector(OutlierMixin, BaseEstimator):
         The standardisation, from the training steps.
     models_ : list of estimators
         The fitted window models: the prefix's, then (``whole_series``) the whole series'.
-    error_scales_ : ndarray of shape (len(models_),)
+    error_scales_ : ndarray with one entry per model
         Each model's median window error over the fitted series, its scores' unit.
     threshold_, offset_ : float
         The anomaly-score threshold, and ``-threshold_`` (scikit-learn's name).

@@ -10,6 +10,7 @@ from autoencoders.cli import (
     generate,  # noqa: F401  (sample, interpolate, traverse, arithmetic, manifold)
     series,  # noqa: F401  (detect-series)
     train,  # noqa: F401  (train)
+    zoo,  # noqa: F401  (zoo list, zoo show)
 )
 from autoencoders.cli.app import cli, main
 

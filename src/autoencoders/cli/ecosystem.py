@@ -125,7 +125,12 @@ Examples:
 @DATA
 @DATA_DIR
 @THRESHOLD
-@click.option("-o", "--output", type=click.Path(), help="[default: RUN/explorer.html]")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    help="[default: RUN/explorer.html; for zoo:NAME, NAME-explorer.html here]",
+)
 def explorer(run, data, data_dir, threshold, output) -> None:
     """Write the latent-space explorer as one static HTML page (no server needed).
 
@@ -137,7 +142,11 @@ def explorer(run, data, data_dir, threshold, output) -> None:
 
     reference = reference_data(run, data, data_dir=data_dir)
     estimator, anomaly = load_scoring(run, reference, threshold)
-    path = write_explorer(
-        estimator, reference.shown, anomaly, output or Path(run) / "explorer.html"
+    from autoencoders import zoo
+
+    # A zoo model's folder is the installed package's: its page goes to the working folder.
+    default = (
+        Path(f"{Path(run).name}-explorer.html") if zoo.is_zoo(run) else Path(run) / "explorer.html"
     )
+    path = write_explorer(estimator, reference.shown, anomaly, output or default)
     click.echo(f"wrote {path}")

@@ -110,7 +110,14 @@ def read_data(spec: str, split: str, options: dict) -> Dataset:
     return dataset if windows is None else windowed(dataset, *windows)
 
 
-RUN = click.argument("run", type=click.Path())
+def run_location(ctx, param, value: str) -> str:
+    """A run directory as given, or a zoo model's (``zoo:NAME``), checked."""
+    from autoencoders import zoo
+
+    return str(zoo.resolve(value)) if value.startswith(zoo.PREFIX) else value
+
+
+RUN = click.argument("run", type=click.Path(), callback=run_location)
 OUTPUT = click.option(
     "-o",
     "--output",

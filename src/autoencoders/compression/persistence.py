@@ -6,12 +6,12 @@ alone, and its model id (a hash of config and weights) is checked when it is loa
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from safetensors.torch import save
 
+from autoencoders import zoo
 from autoencoders.compression.model import CodecConfig, CodecNetwork, model_id
 from autoencoders.errors import ModelFileError, first_line
 from autoencoders.files import atomic_write_bytes
@@ -75,7 +75,7 @@ class CodecFiles:
 
 def read_codec(path: str | Path) -> CodecFiles:
     """Read and check a codec run; refuse a folder whose weights do not match its id."""
-    path = Path(path)
+    path = zoo.resolve(path)
     where = path / CONFIG
     config = read_config(
         path,
@@ -109,18 +109,10 @@ def read_codec(path: str | Path) -> CodecFiles:
     )
 
 
-def is_codec_run(path: str | Path) -> bool:
-    """Whether ``path`` holds a saved codec (rather than another kind of run)."""
-    try:
-        return json.loads((Path(path) / CONFIG).read_text()).get("estimator") == ESTIMATOR
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 def _constriction_version() -> str:
     from importlib.metadata import version
 
     return version("constriction")
 
 
-__all__ = ["METRICS", "CodecFiles", "is_codec_run", "read_codec", "save_codec"]
+__all__ = ["METRICS", "CodecFiles", "read_codec", "save_codec"]

@@ -160,3 +160,13 @@ def _folder_labels(folder: Path, files: list[Path]):
     classes = [f.relative_to(folder).parts[0] for f in files]
     names, codes = np.unique(classes, return_inverse=True)
     return codes.astype(np.int64), tuple(str(n) for n in names)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 grey of ``(N, 3, H, W)`` colour images, the luminance a grey
+    conversion keeps: ``(N, 1, H, W)``, uint8 for uint8 images, else float32."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)[None, :, None, None]
+    grey = (np.asarray(rgb, np.float32) * weights).sum(1, keepdims=True)
+    if np.asarray(rgb).dtype == np.uint8:
+        return np.clip(np.rint(grey), 0, 255).astype(np.uint8)
+    return grey

@@ -106,7 +106,7 @@ verbose
     ----------
     module_ : autoencoders.models.Autoencoder
         The trained network; ``module_.encoder`` and ``module_.decoder`` are
-        ``nn.Module``s usable on their own.
+        ``nn.Module`` objects usable on their own.
     history_ : list of dict
         Per epoch: ``loss``, ``val_loss`` (with validation data) and ``seconds``.
     loss_, sparsity_, contractive_ : the options in use (``auto`` and defaults resolved).
