@@ -24,7 +24,7 @@ demo: install
 	$(BIN)/autoencoders demo
 
 test: install-test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs
 	$(BIN)/pytest -q -m "not browser"
 
 install-docs: $(BIN)/python
@@ -34,13 +34,14 @@ install-docs: $(BIN)/python
 docs: install-docs
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
-# The explorer in headless Chromium (Debian's chromium package; .ci/run installs it).
-test-browser: install-test
+# The explorer and the documentation site in headless Chromium (Debian's chromium
+# package; .ci/run installs it). Builds the site first.
+test-browser: install-test docs
 	$(BIN)/pytest -q -m browser
 
 lint: install-test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs
+	$(BIN)/ruff format --check src tests benchmarks examples docs
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache docs/_build docs/auto_examples docs/benchmarks docs/zoo.md

@@ -63,7 +63,10 @@ html_theme_options = {
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_static_path = []
+# The theme logs a console error when it finds no mode to start from; start in auto.
+html_context = {"default_mode": "auto"}
+html_static_path = ["_static"]
+html_favicon = "_static/favicon.png"
 html_last_updated_fmt = None
 
 

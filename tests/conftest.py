@@ -44,3 +44,28 @@ def curved_table(n: int = 300, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = rng.uniform(-1, 1, size=(n, 1))
     return np.hstack([t, t**2, np.sin(3 * t), 2 * t, -t]) * 10 + rng.normal(0, 0.05, (n, 5))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium; Playwright is imported here so `make test` does not need it."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.chromium import CHROMIUM_ARGS, chromium_path
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page that records every script error, checked at the end of each test."""
+    page = browser.new_page(viewport={"width": 1240, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield page
+    page.close()
+    assert errors == []

@@ -1,20 +1,17 @@
 """The latent-space explorer in a real browser: headless Chromium driven by Playwright.
 
 Runs against `autoencoders serve` in another process, and against the static page.
-Needs Chromium (Debian's `chromium` package, or $AUTOENCODERS_CHROMIUM): without one
-these tests fail rather than skip, so a CI step that forgot to install it cannot pass.
+Needs Chromium (see tests/chromium.py): without one these tests fail rather than skip.
 `make test` leaves them out (marker `browser`); `make test-browser` runs them.
 """
 
 import io
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import sync_playwright
 
 from autoencoders.cli import main
 from autoencoders.serving.background import serve_in_background
@@ -22,26 +19,7 @@ from tests.test_serving import png, small_run
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = os.environ.get("AUTOENCODERS_SCREENSHOTS")  # a folder to keep them in
-
-
-def chromium_path() -> str:
-    for candidate in (os.environ.get("AUTOENCODERS_CHROMIUM"), "chromium", "chromium-browser"):
-        if candidate and shutil.which(candidate):
-            return shutil.which(candidate)
-    pytest.fail(
-        "no Chromium found: install Debian's chromium package (apt-get install chromium) "
-        "or set AUTOENCODERS_CHROMIUM to a Chromium binary"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -54,26 +32,6 @@ def server(run):
     """`autoencoders serve RUN` in its own process, on a free loopback port."""
     with serve_in_background(run, timeout=60) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A page that records every script error, checked at the end of each test."""
-    page = browser.new_page(viewport={"width": 1240, "height": 1000})
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield page
-    page.close()
-    assert errors == []
 
 
 PIXELS = """(id) => {

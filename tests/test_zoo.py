@@ -99,10 +99,19 @@ def test_cli_compresses_with_the_zoo_codec(capsys, tmp_path):
 
 
 def test_explorer_of_a_zoo_model_is_written_in_the_working_folder(capsys, tmp_path, monkeypatch):
-    """The zoo's folder is package data: a page for it goes where the user is."""
+    """The zoo's folder is package data: a page for it goes where the user is. Without
+    --data its points are the model's shipped test sample (MNIST itself may be absent)."""
     monkeypatch.chdir(tmp_path)
-    np.save(tmp_path / "digits.npy", zoo.sample("mnist-vae-2d")["X"][:64])
-    code, _, err = run(["explorer", "zoo:mnist-vae-2d", "--data", "digits.npy"], capsys)
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "nothing-here"))
+    code, _, err = run(["explorer", "zoo:mnist-vae-2d"], capsys)
     assert code == 0, err
-    assert (tmp_path / "mnist-vae-2d-explorer.html").stat().st_size > 10_000
+    page = (tmp_path / "mnist-vae-2d-explorer.html").read_text()
+    assert len(page) > 10_000 and "zoo:mnist-vae-2d sample" in page
     assert not (zoo.path("mnist-vae-2d") / "explorer.html").exists()
+
+    np.save(tmp_path / "digits.npy", zoo.sample("mnist-vae-2d")["X"][:64])
+    code, _, err = run(
+        ["explorer", "zoo:mnist-vae-2d", "--data", "digits.npy", "-o", "x.html"], capsys
+    )
+    assert code == 0, err
+    assert "digits.npy" in (tmp_path / "x.html").read_text()

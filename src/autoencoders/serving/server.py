@@ -1,9 +1,10 @@
 """Assemble a server for a run directory: the model, its reference data, the threshold.
 
 The reference data (``--data``, by default the data the run was trained on, as its
-``metrics.json`` records) feeds the explorer's scatter plot (its test split) and, when
-no threshold is given or saved with the run by an AnomalyDetector, calibrates
-``/score``'s: the 99th percentile of the anomaly scores of its training split.
+``metrics.json`` records, or for a zoo model its shipped test sample) feeds the
+explorer's scatter plot (its test split) and, when no threshold is given or saved with
+the run by an AnomalyDetector, calibrates ``/score``'s: the 99th percentile of the
+anomaly scores of its training split.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from autoencoders import zoo
 from autoencoders.data import BUILTIN_DATASETS, Dataset, load_dataset
 from autoencoders.errors import AutoencodersError, DataError
 from autoencoders.estimators import BaseAutoEncoder
@@ -39,7 +41,11 @@ class Reference:
 
 
 def reference_data(run: str | Path, spec: str | None, *, data_dir: str | None = None) -> Reference:
-    """``spec``, or the data ``run`` was trained on; a clear error when neither loads."""
+    """``spec``, or the data ``run`` was trained on (a zoo model: its shipped test
+    sample); a clear error when neither loads."""
+    if spec is None and zoo.is_zoo(run):
+        sample = zoo.sample_dataset(Path(str(run).removeprefix(zoo.PREFIX)).name)
+        return Reference(sample.name, sample, sample)
     run = Path(run)
     if spec is None:
         try:

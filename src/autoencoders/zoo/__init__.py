@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file
 
+from autoencoders.data.datasets import Dataset
 from autoencoders.errors import ModelFileError
 
 PREFIX = "zoo:"
@@ -87,6 +88,12 @@ def load(name: str, *, device: str = "auto"):
 def sample(name: str) -> dict[str, np.ndarray]:
     """The few test images shipped for ``name`` (``X``: uint8 ``(n, C, H, W)``, ``y``: labels)."""
     return load_file(SAMPLES / f"{card(name)['sample']}.safetensors")
+
+
+def sample_dataset(name: str) -> Dataset:
+    """The shipped test images of ``name`` as a Dataset: a zoo model's reference data."""
+    arrays = sample(name)
+    return Dataset(arrays["X"], arrays.get("y"), f"zoo:{name.removeprefix(PREFIX)} sample", "image")
 
 
 def extras(name: str) -> dict[str, np.ndarray]:
