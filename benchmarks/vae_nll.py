@@ -9,7 +9,7 @@ ELBO. Anchors from the literature sit beside our figures in the table.
 Usage::
 
     AUTOENCODERS_DATA=../shared/datasets python benchmarks/vae_nll.py [--epochs 100]
-        [--only vae,iwae] [--k 5000] [--test-limit N]
+        [--only vae,iwae,vamp,hvae-vamp] [--k 5000] [--test-limit N]
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def configurations(epochs: int, seed: int) -> dict[str, VariationalAutoEncoder]:
     return {
         "vae": VariationalAutoEncoder("vae", **common),
         "iwae": VariationalAutoEncoder("vae", iwae_samples=5, **common),
+        "vamp": VariationalAutoEncoder("vae", prior="vamp", **common),
+        "hvae-vamp": VariationalAutoEncoder("hvae", prior="vamp", **common),
     }
 
 
@@ -127,7 +129,9 @@ def main() -> None:
     ]
     for name, r in results.items():
         p = r["params"]
-        label = name if p["iwae_samples"] == 1 else f"{name} (k={p['iwae_samples']})"
+        label = name if p.get("iwae_samples", 1) == 1 else f"{name} (k={p['iwae_samples']})"
+        if p.get("prior", "normal") != "normal":
+            label += f", {p['model']} + {p['prior']}prior (K={p['pseudo_inputs']})"
         lines.append(
             f"| ours: {label} | {r['hidden']} | {r['latent_dim']} | {p['epochs']} | "
             f"{r['test_images']} | "

@@ -46,6 +46,8 @@ def new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Modu
     glorot_init_(module, rng)
     sample = torch.randperm(len(x), generator=rng)[:INIT_SAMPLE].to(x.device)
     init_relu_biases_(module.to(x.device), x[sample])
+    if hasattr(module, "init_pseudo_inputs_"):  # a VampPrior starts at training samples
+        module.init_pseudo_inputs_(x[sample])
     return module
 
 

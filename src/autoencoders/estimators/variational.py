@@ -24,19 +24,31 @@ from autoencoders.training.variational import ELBO, importance_sampled_log_likel
 class VariationalAutoEncoder(BaseAutoEncoder):
     """A variational autoencoder (Kingma & Welling, 2014) with scikit-learn's contract.
 
-    A Gaussian encoder q(h|x), a standard normal prior p(h) and a decoder likelihood
-    p(x|h), trained on the ELBO (or the IWAE bound). ``transform`` gives the posterior
-    mean, ``score_samples`` the ELBO in nats, :meth:`log_likelihood` the
-    importance-sampled log p(x) and :meth:`sample` decoded draws from the prior.
+    A Gaussian encoder q(h|x), a prior p(h) and a decoder likelihood p(x|h), trained
+    on the ELBO (or the IWAE bound); ``hvae`` adds a second stochastic layer.
+    ``transform`` gives the posterior mean, ``score_samples`` the ELBO in nats,
+    :meth:`log_likelihood` the importance-sampled log p(x) and :meth:`sample` decoded
+    draws from the prior.
 
     Parameters
     ----------
-    model : {"vae", "conv-vae", "resnet-vae"}
-        ``vae`` is dense (hidden (512, 256) by default); ``conv-vae`` and ``resnet-vae``
-        have the encoder and decoder of :class:`~autoencoders.AutoEncoder`'s ``conv``
-        and ``resnet`` (the model for photographs), with a flat Gaussian code.
+    model : {"vae", "hvae", "conv-vae", "resnet-vae"}
+        ``vae`` is dense (hidden (512, 256) by default); ``hvae`` is the dense model with
+        two stochastic layers x → z1 → z2 (Burda et al., 2016), whose code is z1;
+        ``conv-vae`` and ``resnet-vae`` have the encoder and decoder of
+        :class:`~autoencoders.AutoEncoder`'s ``conv`` and ``resnet`` (the model for
+        photographs), with a flat Gaussian code.
     latent_dim : int or None
-        Size of the code (None: 32).
+        Size of the code, z1 in ``hvae`` (None: 32; ``hvae`` 64).
+    top_latent_dim : int or None
+        ``hvae``: size of z2 (None: half of ``latent_dim``), reached through two
+        layers as wide as the last of ``hidden``.
+    prior : {"normal", "vamp"}
+        p of the top stochastic layer: N(0, I), or the VampPrior (Tomczak & Welling,
+        2018), the mixture of the posteriors at ``pseudo_inputs`` learned inputs, which
+        start at training samples.
+    pseudo_inputs : int
+        K, the VampPrior's number of components (500 in the paper).
     hidden, filters, activation
         The network, as for :class:`~autoencoders.AutoEncoder`.
     loss : {"auto", "bce", "cb", "mse", "gaussian"}
@@ -72,10 +84,10 @@ verbose
     (4, 1, 8, 8)
     """
 
-    models = ("vae", "conv-vae", "resnet-vae")
+    models = ("vae", "hvae", "conv-vae", "resnet-vae")
     losses = ("bce", "cb", "mse", "gaussian")
-    default_hidden: ClassVar[dict] = {"vae": (512, 256)}
-    default_latent: ClassVar[dict] = {"vae": 32, "conv-vae": 32}
+    default_hidden: ClassVar[dict] = {"vae": (512, 256), "hvae": (512, 256)}
+    default_latent: ClassVar[dict] = {"vae": 32, "hvae": 64, "conv-vae": 32}
     _parameter_constraints: ClassVar[dict] = {
         **BaseAutoEncoder._parameter_constraints,
         "flip": ["boolean"],
@@ -85,6 +97,9 @@ verbose
         "loss": [StrOptions({"auto", *losses})],
         "beta": [Interval(Real, 0, None, closed="left")],
         "iwae_samples": [Interval(Integral, 1, 10_000, closed="both")],
+        "top_latent_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "prior": [StrOptions({"normal", "vamp"})],
+        "pseudo_inputs": [Interval(Integral, 1, 100_000, closed="both")],
         "binarize": ["boolean"],
     }
 
@@ -93,6 +108,9 @@ verbose
         model: str = "vae",
         *,
         latent_dim: int | None = None,
+        top_latent_dim: int | None = None,
+        prior: str = "normal",
+        pseudo_inputs: int = 500,
         hidden: tuple[int, ...] | None = None,
         filters: tuple[int, ...] | None = None,
         activation: str = "relu",
@@ -120,6 +138,9 @@ verbose
     ) -> None:
         self.model = model
         self.latent_dim = latent_dim
+        self.top_latent_dim = top_latent_dim
+        self.prior = prior
+        self.pseudo_inputs = pseudo_inputs
         self.hidden = hidden
         self.filters = filters
         self.activation = activation
@@ -156,7 +177,18 @@ verbose
             raise DataError("binarize=True needs data scaled to [0, 1]; use scaling='minmax'")
 
     def _architecture(self) -> dict:
-        return {"filters": self._filters(), "activation": self.activation}
+        fields = {
+            "filters": self._filters(),
+            "activation": self.activation,
+            "pseudo_inputs": self.pseudo_inputs if self.prior == "vamp" else 0,
+        }
+        if self.model == "hvae":
+            latent = self.latent_dim or self.default_latent["hvae"]
+            hidden = self.hidden if self.hidden is not None else self.default_hidden["hvae"]
+            width = hidden[-1] if hidden else latent
+            fields["top_latent_dim"] = self.top_latent_dim or max(1, latent // 2)
+            fields["top_hidden"] = (width, width)
+        return fields
 
     def _code_activation(self) -> None:
         return None  # the code is the posterior's mean: linear
@@ -184,11 +216,10 @@ verbose
         return super().score_samples(X)
 
     def sample(self, n_samples: int = 1, *, random_state: int | None = 0) -> np.ndarray:
-        """Draw codes from the prior N(0, I) and decode them (the decoder's mean output)."""
+        """Draw codes from the prior and decode them (the decoder's mean output)."""
         check_is_fitted(self)
         rng = torch.Generator().manual_seed(resolve_seed(random_state))
-        codes = torch.randn(n_samples, self.module_.latent_dim, generator=rng)
-        return self.inverse_transform(codes.numpy())
+        return self.inverse_transform(self.module_.sample_codes(n_samples, rng).numpy())
 
     def log_likelihood(self, X, *, samples: int = 5000, random_state: int = 0) -> np.ndarray:
         """Importance-sampled log p(x) of each sample in nats, with ``samples`` posterior

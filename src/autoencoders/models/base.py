@@ -110,5 +110,7 @@ def init_relu_biases_(model: Autoencoder, sample: Tensor, *, active: float = 0.9
             model.reconstruct(sample)
         finally:
             hook.remove()
+        if "z" not in captured:  # off the x → x̂ path (a hierarchical VAE's upper layers)
+            continue
         z = captured["z"].flatten(1).T  # (units, samples)
         layer.bias.sub_(torch.quantile(z.float(), 1 - active, dim=1))

@@ -28,6 +28,9 @@ class ModelConfig:
     output_activation: str = "sigmoid"
     code_activation: str | None = None  # None: the same as ``activation``
     code_channels: int | None = None  # resnet: channels of the spatial code (None: 4)
+    pseudo_inputs: int = 0  # variational: K of a VampPrior (0: the standard normal prior)
+    top_latent_dim: int | None = None  # hvae: size of the second stochastic layer
+    top_hidden: tuple[int, ...] = ()  # hvae: the layers between the two stochastic ones
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -45,7 +48,7 @@ class ModelConfig:
         if missing:
             raise ModelFileError(f"model config: missing field {missing[0]!r}")
         values = dict(data)
-        for name in ("input_shape", "output_shape", "hidden", "filters"):
+        for name in ("input_shape", "output_shape", "hidden", "filters", "top_hidden"):
             if name in values:
                 values[name] = _positive_ints(name, values[name])
         if not isinstance(values["model"], str):
@@ -53,6 +56,10 @@ class ModelConfig:
         latent = values.get("latent_dim")
         if latent is not None and (not _is_int(latent) or not 1 <= latent <= 1_000_000):
             raise ModelFileError("model config: field 'latent_dim' must be an integer in [1, 1e6]")
+        for name in ("top_latent_dim", "pseudo_inputs"):
+            value = values.get(name)
+            if value is not None and (not _is_int(value) or not 0 <= value <= 1_000_000):
+                raise ModelFileError(f"model config: field {name!r} must be an integer in [0, 1e6]")
         channels = values.get("code_channels")
         if channels is not None and (not _is_int(channels) or not 1 <= channels <= 4096):
             raise ModelFileError(

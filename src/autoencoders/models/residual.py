@@ -33,7 +33,7 @@ from autoencoders.models.colour import ChromaAutoencoder
 from autoencoders.models.config import ModelConfig
 from autoencoders.models.conv import check_image_shapes
 from autoencoders.models.registry import register_model
-from autoencoders.models.variational import GaussianEncoder, VariationalAutoencoder
+from autoencoders.models.variational import GaussianEncoder, VariationalAutoencoder, vamp_prior
 
 DEFAULT_CODE_CHANNELS = 4  # Stable Diffusion's autoencoder's latent channels
 FLAT_CODE_CHANNELS = 16  # the map a flat code reads: narrow, so its dense layer stays small
@@ -158,4 +158,5 @@ def residual_vae(config: ModelConfig) -> VariationalAutoencoder:
         GaussianEncoder(body, math.prod(shape), config.latent_dim),
         Decoder(decoder, config.output_activation),
         config.output_shape,
+        vamp=vamp_prior(config),
     )

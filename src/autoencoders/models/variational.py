@@ -1,5 +1,6 @@
-"""Variational autoencoders (Kingma & Welling, 2014): a Gaussian encoder q(h|x) and a
-decoder p(x|h), with a standard normal prior p(h).
+"""Variational autoencoders (Kingma & Welling, 2014): a Gaussian encoder q(h|x), a
+decoder p(x|h) and a prior p(h): the standard normal, or the VampPrior (Tomczak &
+Welling, 2018), a mixture of the posterior at K learned pseudo-inputs.
 
 The network gives the distributions; the objective (``training.variational``) draws the
 reparameterised samples and computes the bound (ELBO, β-VAE or IWAE), as the model and
@@ -24,6 +25,8 @@ from autoencoders.models.conv import check_image_shapes, conv_decoder_layers, co
 from autoencoders.models.dense import mlp
 from autoencoders.models.registry import register_model
 
+LOG_2PI = math.log(2 * math.pi)
+
 
 class GaussianEncoder(nn.Module):
     """``body`` features → mean and log-variance of a diagonal Gaussian q(h|x)."""
@@ -43,19 +46,64 @@ class GaussianEncoder(nn.Module):
         return self.mean(self.body(x))
 
 
+def gaussian_log_prob(h: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
+    """log N(h; μ, diag σ²), summed over the last axis."""
+    return -0.5 * ((h - mean).square() * torch.exp(-log_var) + log_var + LOG_2PI).sum(-1)
+
+
+def standard_normal_log_prob(h: Tensor) -> Tensor:
+    return -0.5 * (h.square() + LOG_2PI).sum(-1)
+
+
+def mixture_log_prob(h: Tensor, means: Tensor, log_vars: Tensor) -> Tensor:
+    """log (1/K) Σ_k N(h; μ_k, σ_k²) for h (…, d) and K components (K, d).
+
+    The squared distances to every component come from two matrix products
+    (Σ h²/σ² − 2 h·μ/σ² + Σ μ²/σ²), not a (…, K, d) difference tensor.
+    """
+    precision = torch.exp(-log_vars)
+    flat = h.reshape(-1, h.shape[-1])
+    squared = (
+        flat.square() @ precision.T
+        - 2 * flat @ (means * precision).T
+        + (means.square() * precision).sum(-1)
+    )
+    log_n = -0.5 * (squared + (log_vars + LOG_2PI).sum(-1))
+    return (torch.logsumexp(log_n, -1) - math.log(len(means))).reshape(h.shape[:-1])
+
+
+class VampPrior(nn.Module):
+    """K pseudo-inputs u_k; the prior is (1/K) Σ_k q(h | u_k), the variational mixture of
+    posteriors (Tomczak & Welling, 2018). The encoder that maps them is the model's."""
+
+    def __init__(self, components: int, input_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        # Tomczak & Welling's init; the estimator overwrites it with training samples.
+        self.pseudo_inputs = nn.Parameter(0.05 + 0.01 * torch.randn(components, *input_shape))
+
+
 class VariationalAutoencoder(Autoencoder):
-    """A Gaussian encoder, a decoder, and the decoder's per-output log σ.
+    """A Gaussian encoder, a decoder, a prior, and the decoder's per-output log σ.
 
     ``log_scale`` is the standard deviation of a Gaussian p(x|h) on a log scale; it is
     learned only with the ``gaussian`` loss (it stays at σ = 1 for ``mse``) and unused
-    by the Bernoulli and continuous Bernoulli decoders.
+    by the Bernoulli and continuous Bernoulli decoders. ``vamp`` (None: N(0, I)) makes
+    the prior of the top stochastic layer a VampPrior.
     """
 
     encoder: GaussianEncoder
 
-    def __init__(self, encoder: GaussianEncoder, decoder: Decoder, output_shape) -> None:
+    def __init__(
+        self,
+        encoder: GaussianEncoder,
+        decoder: Decoder,
+        output_shape,
+        *,
+        vamp: VampPrior | None = None,
+    ) -> None:
         super().__init__(encoder, decoder)
         self.log_scale = nn.Parameter(torch.zeros(output_shape))
+        self.vamp = vamp
 
     @property
     def latent_dim(self) -> int:
@@ -64,6 +112,55 @@ class VariationalAutoencoder(Autoencoder):
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         mean, log_var = self.encoder.distribution(x)
         return {"code": mean, "mean": mean, "log_var": log_var}
+
+    @property
+    def standard_prior(self) -> bool:
+        """Whether p(h) is N(0, I), whose KL from q(h|x) has a closed form."""
+        return self.vamp is None
+
+    def top_posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """q of the top stochastic layer given inputs x (here the only layer)."""
+        return self.encoder.distribution(x)
+
+    def log_top_prior(self, z: Tensor) -> Tensor:
+        if self.vamp is None:
+            return standard_normal_log_prob(z)
+        return mixture_log_prob(z, *self.top_posterior(self.vamp.pseudo_inputs))
+
+    def sample_top(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """n draws from the top layer's prior (on the CPU, for ``generator``)."""
+        if self.vamp is None:
+            return torch.randn(n, self.top_dim, generator=generator)
+        with torch.no_grad():
+            means, log_vars = (t.cpu().float() for t in self.top_posterior(self.vamp.pseudo_inputs))
+        k = torch.randint(len(means), (n,), generator=generator)
+        eps = torch.randn(n, means.shape[1], generator=generator)
+        return means[k] + torch.exp(0.5 * log_vars[k]) * eps
+
+    @property
+    def top_dim(self) -> int:
+        """Size of the top stochastic layer, the one the prior is over."""
+        return self.latent_dim
+
+    def log_prior(self, h: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """log p(h) of codes h (…, latent_dim): exact here; an estimate in a hierarchy."""
+        return self.log_top_prior(h)
+
+    def sample_codes(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """n codes drawn from the prior, ready for the decoder."""
+        return self.sample_top(n, generator)
+
+    @torch.no_grad()
+    def init_pseudo_inputs_(self, sample: Tensor) -> None:
+        """Start the VampPrior's pseudo-inputs at training samples (a no-op without one)."""
+        if self.vamp is not None:
+            inputs = self.vamp.pseudo_inputs
+            inputs.copy_(sample[torch.arange(len(inputs)) % len(sample)].to(inputs))
+
+
+def vamp_prior(config: ModelConfig) -> VampPrior | None:
+    """The VampPrior a config asks for (``pseudo_inputs`` > 0), or None for N(0, I)."""
+    return VampPrior(config.pseudo_inputs, config.input_shape) if config.pseudo_inputs else None
 
 
 @register_model("vae")
@@ -83,7 +180,7 @@ def dense_vae(config: ModelConfig) -> VariationalAutoencoder:
     )
     encoder = GaussianEncoder(body, hidden[-1] if hidden else n_in, config.latent_dim)
     decoder = Decoder(decoder_body, config.output_activation)
-    return VariationalAutoencoder(encoder, decoder, config.output_shape)
+    return VariationalAutoencoder(encoder, decoder, config.output_shape, vamp=vamp_prior(config))
 
 
 @register_model("conv-vae")
@@ -101,4 +198,4 @@ def conv_vae(config: ModelConfig) -> VariationalAutoencoder:
         *conv_decoder_layers(config),
     )
     decoder = Decoder(decoder_body, config.output_activation)
-    return VariationalAutoencoder(encoder, decoder, config.output_shape)
+    return VariationalAutoencoder(encoder, decoder, config.output_shape, vamp=vamp_prior(config))

@@ -1,14 +1,18 @@
 """Bounds on log p(x) for variational autoencoders: the ELBO, β-VAE and IWAE.
 
-For a Gaussian posterior q(h|x) = N(μ, σ²), the standard normal prior p(h) and a decoder
-likelihood p(x|h):
+For a Gaussian posterior q(h|x) = N(μ, σ²), a prior p(h) and a decoder likelihood p(x|h):
 
     ELBO   = E_q[log p(x|h)] − β · KL(q(h|x) ‖ p(h))          (β = 1: Kingma & Welling, 2014;
                                                               β > 1: Higgins et al., 2017)
     IWAE_k = E[log (1/k) Σ_i p(x, h_i) / q(h_i|x)],  h_i ~ q  (Burda et al., 2016)
 
-Every term is in nats per sample, summed over the sample's values. With k → ∞ the
-IWAE bound tends to log p(x), which is how the test log-likelihood is estimated.
+The prior is the model's (``model.log_prior``): with N(0, I) the KL is in closed form;
+with a VampPrior or a second stochastic layer it is the one-draw estimate
+log q(h|x) − log p(h), and in a hierarchy log p(h) is itself a one-draw importance
+estimate, which makes every bound here the bound of the whole model.
+
+Every term is in nats per sample, summed over the sample's values. With k → ∞ the IWAE
+bound tends to log p(x), which is how the test log-likelihood is estimated.
 """
 
 from __future__ import annotations
@@ -19,11 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from autoencoders.models.variational import VariationalAutoencoder
+from autoencoders.models.variational import LOG_2PI, VariationalAutoencoder
 from autoencoders.training.objectives import continuous_bernoulli_log_norm
 
 LIKELIHOODS = ("bce", "cb", "mse", "gaussian")
-LOG_2PI = math.log(2 * math.pi)
 MIN_LOG_SCALE = math.log(1e-3)  # a learned σ may not collapse onto constant pixels
 
 
@@ -79,9 +82,8 @@ def log_weights(
     h = mean + std * eps
     logits = model.decoder.logits(h.flatten(0, 1)).unflatten(0, (samples, len(mean)))
     log_px = log_likelihood(kind, model, logits, target)
-    # log p(h) − log q(h|x): the 2π terms cancel, and (h − μ)/σ is eps.
-    log_prior_ratio = (-0.5 * h.square() + 0.5 * eps.square() + 0.5 * log_var).sum(-1)
-    return log_px, log_prior_ratio
+    log_q = -0.5 * (eps.square() + log_var + LOG_2PI).sum(-1)  # (h − μ)/σ is eps
+    return log_px, model.log_prior(h, generator) - log_q
 
 
 class ELBO(nn.Module):
@@ -103,8 +105,7 @@ class ELBO(nn.Module):
     def forward(self, outputs: dict[str, Tensor], target: Tensor, inputs: Tensor) -> dict:
         model, mean, log_var = self.model[0], outputs["mean"], outputs["log_var"]
         if self.samples == 1:
-            reconstruction = -log_weights(model, self.kind, target, mean, log_var, 1)[0][0]
-            kl = gaussian_kl(mean, log_var)
+            reconstruction, kl = self._one_draw(outputs, target)
             loss = reconstruction + self.beta * kl
         else:
             log_px, log_ratio = log_weights(model, self.kind, target, mean, log_var, self.samples)
@@ -113,10 +114,17 @@ class ELBO(nn.Module):
         return {"reconstruction": reconstruction.mean(), "kl": kl.mean(), "loss": loss.mean()}
 
     def per_sample(self, outputs: dict[str, Tensor], target: Tensor) -> Tensor:
-        """The negative ELBO of each sample (one posterior draw, the KL in closed form)."""
-        mean, log_var = outputs["mean"], outputs["log_var"]
-        log_px = log_weights(self.model[0], self.kind, target, mean, log_var, 1)[0][0]
-        return -log_px + self.beta * gaussian_kl(mean, log_var)
+        """The negative ELBO of each sample (one posterior draw; the KL in closed form
+        under N(0, I))."""
+        reconstruction, kl = self._one_draw(outputs, target)
+        return reconstruction + self.beta * kl
+
+    def _one_draw(self, outputs: dict[str, Tensor], target: Tensor) -> tuple[Tensor, Tensor]:
+        """−log p(x|h) and the KL term of each sample, from one draw h ~ q(h|x)."""
+        model, mean, log_var = self.model[0], outputs["mean"], outputs["log_var"]
+        log_px, log_ratio = log_weights(model, self.kind, target, mean, log_var, 1)
+        kl = gaussian_kl(mean, log_var) if model.standard_prior else -log_ratio[0]
+        return -log_px[0], kl
 
 
 @torch.no_grad()
