@@ -131,7 +131,7 @@ def main() -> None:
         p = r["params"]
         label = name if p.get("iwae_samples", 1) == 1 else f"{name} (k={p['iwae_samples']})"
         if p.get("prior", "normal") != "normal":
-            label += f", {p['model']} + {p['prior']}prior (K={p['pseudo_inputs']})"
+            label += f", {p['model']} + VampPrior (K={p['pseudo_inputs']})"
         lines.append(
             f"| ours: {label} | {r['hidden']} | {r['latent_dim']} | {p['epochs']} | "
             f"{r['test_images']} | "
