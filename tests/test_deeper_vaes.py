@@ -20,6 +20,7 @@ from autoencoders.models import (
 from autoencoders.models.variational import mixture_log_prob
 from autoencoders.training.variational import ELBO, importance_sampled_log_likelihood
 from tests.quality import SEED, holds
+from tests.test_cli import assert_one_line_error, run
 
 
 def set_gaussian(layer: GaussianEncoder, gain: torch.Tensor, bias: torch.Tensor, var) -> None:
@@ -174,3 +175,36 @@ def test_bad_deeper_settings_are_refused():
         ModelConfig.from_dict({**base, "pseudo_inputs": -1})
     with pytest.raises(ModelFileError, match="top_hidden"):
         ModelConfig.from_dict({**base, "top_hidden": [0]})
+
+
+def test_cli_trains_a_two_layer_vamp_vae_and_samples_from_it(tmp_path, capsys):
+    out = tmp_path / "hvae"
+    code, _, err = run(
+        [
+            "train",
+            "digits",
+            "--model",
+            "hvae",
+            "--prior",
+            "vamp",
+            "--pseudo-inputs",
+            "20",
+            "--top-latent-dim",
+            "4",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--out",
+            out,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    config = VariationalAutoEncoder.load(out).model_config_
+    assert (config.model, config.pseudo_inputs, config.top_latent_dim) == ("hvae", 20, 4)
+    code, _, err = run(["sample", out, "--count", "4", "-o", tmp_path / "s.png"], capsys)
+    assert code == 0 and (tmp_path / "s.png").exists(), err
+    code, _, err = run(
+        ["train", "digits", "--model", "dense", "--prior", "vamp", "--out", tmp_path / "x"], capsys
+    )
+    assert_one_line_error(code, err, "prior")

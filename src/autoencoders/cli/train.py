@@ -54,7 +54,8 @@ Examples:
     show_default=True,
     help="dense (784-32-784 by default), deep (128-64-32), conv, sparse (L1 code penalty), "
     "contractive (Jacobian penalty), linear (no nonlinearity: PCA's subspace), "
-    "vae (512-256-32, variational), conv-vae, resnet and resnet-vae (for photographs).",
+    "vae (512-256-32, variational), hvae (two stochastic layers), conv-vae, resnet and "
+    "resnet-vae (for photographs).",
 )
 @click.option(
     "--latent-dim",
@@ -100,6 +101,27 @@ Examples:
     show_default=True,
     metavar="K",
     help="Train a VAE on the importance-weighted bound with K samples (IWAE).",
+)
+@click.option(
+    "--prior",
+    type=click.Choice(["normal", "vamp"]),
+    default="normal",
+    show_default=True,
+    help="A VAE's prior: N(0, I), or the VampPrior (a mixture of posteriors at learned "
+    "pseudo-inputs).",
+)
+@click.option(
+    "--pseudo-inputs",
+    type=click.IntRange(1, 100_000),
+    default=500,
+    show_default=True,
+    metavar="K",
+    help="Components of the VampPrior.",
+)
+@click.option(
+    "--top-latent-dim",
+    type=click.IntRange(1, 1_000_000),
+    help="hvae: size of the second stochastic layer [default: half of --latent-dim].",
 )
 @click.option(
     "--binarize",
