@@ -44,10 +44,10 @@ def new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Modu
         module = build_model(config)
     rng = torch.Generator().manual_seed(seed)
     glorot_init_(module, rng)
-    sample = torch.randperm(len(x), generator=rng)[:INIT_SAMPLE].to(x.device)
-    init_relu_biases_(module.to(x.device), x[sample])
+    sample = x[torch.randperm(len(x), generator=rng)[:INIT_SAMPLE].to(x.device)]
+    init_relu_biases_(module.to(x.device), sample)
     if hasattr(module, "init_pseudo_inputs_"):  # a VampPrior starts at training samples
-        module.init_pseudo_inputs_(x[sample])
+        module.init_pseudo_inputs_(sample)
     return module
 
 

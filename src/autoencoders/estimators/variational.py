@@ -183,11 +183,7 @@ verbose
             "pseudo_inputs": self.pseudo_inputs if self.prior == "vamp" else 0,
         }
         if self.model == "hvae":
-            latent = self.latent_dim or self.default_latent["hvae"]
-            hidden = self.hidden if self.hidden is not None else self.default_hidden["hvae"]
-            width = hidden[-1] if hidden else latent
-            fields["top_latent_dim"] = self.top_latent_dim or max(1, latent // 2)
-            fields["top_hidden"] = (width, width)
+            fields["top_latent_dim"] = self.top_latent_dim  # None: the builder's default
         return fields
 
     def _code_activation(self) -> None:

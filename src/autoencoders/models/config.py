@@ -30,7 +30,7 @@ class ModelConfig:
     code_channels: int | None = None  # resnet: channels of the spatial code (None: 4)
     pseudo_inputs: int = 0  # variational: K of a VampPrior (0: the standard normal prior)
     top_latent_dim: int | None = None  # hvae: size of the second stochastic layer
-    top_hidden: tuple[int, ...] = ()  # hvae: the layers between the two stochastic ones
+    top_hidden: tuple[int, ...] = ()  # hvae: layers between z1 and z2 (empty: the default)
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

@@ -16,8 +16,6 @@ p(z2) is N(0, I) or a VampPrior over q(z2 | μ1(u_k)) at the pseudo-inputs u_k.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -29,8 +27,8 @@ from autoencoders.models.variational import (
     GaussianEncoder,
     VampPrior,
     VariationalAutoencoder,
+    dense_vae,
     gaussian_log_prob,
-    vamp_prior,
 )
 
 
@@ -87,21 +85,19 @@ def gaussian_layer(sizes: list[int], latent: int, activation: str) -> GaussianEn
 
 @register_model("hvae")
 def hierarchical_vae(config: ModelConfig) -> HierarchicalVAE:
-    n_in = math.prod(config.input_shape)
-    n_out = math.prod(config.output_shape)
-    hidden, top = list(config.hidden), list(config.top_hidden)
-    z1, z2 = config.latent_dim, config.top_latent_dim or config.latent_dim
-    encoder = gaussian_layer([n_in, *hidden], z1, config.activation)
-    encoder.body = nn.Sequential(nn.Flatten(), encoder.body)
-    decoder_body = nn.Sequential(
-        mlp([z1, *reversed(hidden), n_out], config.activation, last_activation=None),
-        nn.Unflatten(1, config.output_shape),
-    )
+    """The dense VAE's q(z1|x) and p(x|z1), with z1 ↔ z2 through ``top_hidden`` (None:
+    two layers as wide as the last hidden one) and z2 of ``top_latent_dim`` (None: half
+    of z1)."""
+    bottom = dense_vae(config)
+    z1 = config.latent_dim
+    z2 = config.top_latent_dim or max(1, z1 // 2)
+    width = config.hidden[-1] if config.hidden else z1
+    top = list(config.top_hidden or (width, width))
     return HierarchicalVAE(
-        encoder,
-        Decoder(decoder_body, config.output_activation),
+        bottom.encoder,
+        bottom.decoder,
         config.output_shape,
         upper=gaussian_layer([z1, *top], z2, config.activation),
         lower=gaussian_layer([z2, *reversed(top)], z1, config.activation),
-        vamp=vamp_prior(config),
+        vamp=bottom.vamp,
     )
