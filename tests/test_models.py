@@ -7,7 +7,14 @@ import torch
 from torch import nn
 
 from autoencoders.errors import ModelFileError
-from autoencoders.models import ModelConfig, available_models, build_model, code_shape, glorot_init_
+from autoencoders.models import (
+    ModelConfig,
+    available_models,
+    build_model,
+    code_shape,
+    glorot_init_,
+    init_output_bias_,
+)
 
 
 def linear_sizes(module: nn.Module) -> list[tuple[int, int]]:
@@ -70,6 +77,35 @@ def test_glorot_init_matches_keras_bounds_and_is_seeded():
     again = build_model(ModelConfig("dense", (784,), (784,), latent_dim=32))
     glorot_init_(again, torch.Generator().manual_seed(0))
     assert torch.equal(again.encoder[1][0].weight, weight)
+
+
+@pytest.mark.parametrize(("shape", "output"), [((1, 8, 8), "sigmoid"), ((5,), "linear")])
+def test_output_bias_init_starts_a_dense_model_at_the_mean_target(shape, output):
+    config = ModelConfig("dense", shape, shape, latent_dim=3, output_activation=output)
+    net = build_model(config)
+    glorot_init_(net, torch.Generator().manual_seed(0))
+    x = torch.rand(256, *shape, generator=torch.Generator().manual_seed(0)) ** 3  # mean ≈ ¼
+    init_output_bias_(net, x, x)
+    with torch.no_grad():
+        logits = net(x)["logits"].mean(0)
+    wanted = torch.logit(x.mean(0)) if output == "sigmoid" else x.mean(0)
+    assert torch.allclose(logits, wanted, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("model", "input_shape", "output_shape", "options"),
+    [
+        ("conv", (1, 8, 8), (1, 8, 8), {}),
+        ("resnet", (1, 8, 8), (3, 8, 8), {"filters": (8,), "code_channels": 2}),
+    ],
+)
+def test_output_bias_init_leaves_conv_and_composed_outputs_alone(
+    model, input_shape, output_shape, options
+):
+    net = build_model(ModelConfig(model, input_shape, output_shape, **options))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    init_output_bias_(net, torch.rand(4, *input_shape), torch.rand(4, *output_shape))
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
 
 
 def test_registry_lists_models_and_rejects_unknown_ones():

@@ -194,7 +194,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             code_activation=self._code_activation(),
             **self._architecture(),
         )
-        self.module_ = fitting.new_module(self.model_config_, x, seed).to(self.device_)
+        self.module_ = fitting.new_module(self.model_config_, x, t, seed).to(self.device_)
         self._set_shape_attributes()
         # A model whose output is not its input (grey → colour) cannot copy it through.
         mapping = self.model_config_.output_shape != self.model_config_.input_shape

@@ -13,7 +13,7 @@ import torch
 from autoencoders.data.streaming import ScaledArray
 from autoencoders.errors import DataError, ParameterError
 from autoencoders.models import ModelConfig, build_model
-from autoencoders.models.base import glorot_init_, init_relu_biases_
+from autoencoders.models.base import glorot_init_, init_output_bias_, init_relu_biases_
 from autoencoders.training import TrainConfig
 from autoencoders.training.runtime import seeded_global_rng
 
@@ -29,8 +29,11 @@ class OvercompleteWarning(UserWarning):
     """An unregularised code at least as large as the input."""
 
 
-def new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Module:
-    """Build the network; Glorot weights, then ReLU biases set from a sample of ``x``."""
+def new_module(
+    config: ModelConfig, x: torch.Tensor, target: torch.Tensor, seed: int
+) -> torch.nn.Module:
+    """Build the network; Glorot weights, then the ReLU biases and the output layer's
+    bias set from a sample of ``x`` and its ``target``."""
     with torch.device("meta"):  # count the parameters before allocating any
         n_parameters = sum(p.numel() for p in build_model(config).parameters())
     if n_parameters > MAX_PARAMETERS:
@@ -44,8 +47,10 @@ def new_module(config: ModelConfig, x: torch.Tensor, seed: int) -> torch.nn.Modu
         module = build_model(config)
     rng = torch.Generator().manual_seed(seed)
     glorot_init_(module, rng)
-    sample = x[torch.randperm(len(x), generator=rng)[:INIT_SAMPLE].to(x.device)]
+    index = torch.randperm(len(x), generator=rng)[:INIT_SAMPLE].to(x.device)
+    sample = x[index]
     init_relu_biases_(module.to(x.device), sample)
+    init_output_bias_(module, sample, target[index])
     if hasattr(module, "init_pseudo_inputs_"):  # a VampPrior starts at training samples
         module.init_pseudo_inputs_(sample)
     return module

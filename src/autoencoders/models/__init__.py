@@ -14,6 +14,7 @@ from autoencoders.models.base import (
     Decoder,
     code_shape,
     glorot_init_,
+    init_output_bias_,
     init_relu_biases_,
 )
 from autoencoders.models.config import ModelConfig
@@ -33,6 +34,7 @@ __all__ = [
     "build_model",
     "code_shape",
     "glorot_init_",
+    "init_output_bias_",
     "init_relu_biases_",
     "register_model",
 ]
