@@ -86,18 +86,20 @@ def code_shape(model: Autoencoder, input_shape: tuple[int, ...]) -> tuple[int, .
 
 @torch.no_grad()
 def init_output_bias_(model: Autoencoder, sample: Tensor, target: Tensor) -> None:
-    """Data-dependent init of a dense decoder's last layer: shift each output unit's bias
-    so that the model starts out predicting the mean of ``target`` (``sample``'s
-    targets), through the sigmoid when the output has one.
+    """Data-dependent init of a dense sigmoid decoder's last layer: shift each output
+    unit's bias so that the model starts out predicting the mean of ``target``
+    (``sample``'s targets).
 
     "Init well" (Karpathy, 2019, "A recipe for training neural networks"): otherwise the
     first epochs go into learning the average image. On MNIST (validation BCE, the last
     10 000 training images held out) the 784-32-784 model reaches in 22 epochs what it
     reached in 30 without it, and the deep 784-128-64-32 one in 20, ending 0.002 lower.
     Only a dense last layer whose units are the output's elements (a recurrent decoder's
-    per-step layer too): the conv model measured slightly worse with its one shared
-    output bias set, and a pixel-shuffled or composed output (``resnet``, colourisation)
-    has no such layer.
+    per-step layer too), under a sigmoid: the conv model measured slightly worse with
+    its one shared output bias set, a pixel-shuffled or composed output (``resnet``,
+    colourisation) has no such layer, and a linear output of standardised data already
+    starts near its mean (on TSB-AD's tuning series the windowed detector's VUS-PR went
+    from 0.572 to 0.567 with it).
     """
     layers = [
         m for m in model.decoder.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)
@@ -111,7 +113,8 @@ def init_output_bias_(model: Autoencoder, sample: Tensor, target: Tensor) -> Non
     finally:
         for hook in hooks:
             hook.remove()
-    if not ran or not isinstance(ran[-1][0], nn.Linear) or ran[-1][0].bias is None:
+    sigmoid = isinstance(getattr(model.decoder, "output_activation", None), nn.Sigmoid)
+    if not sigmoid or not ran or not isinstance(ran[-1][0], nn.Linear) or ran[-1][0].bias is None:
         return
     layer, z = ran[-1]
     if z.dim() == 2 and target.dim() > 2:
@@ -119,9 +122,7 @@ def init_output_bias_(model: Autoencoder, sample: Tensor, target: Tensor) -> Non
     if z.shape != target.shape:
         return
     dims = tuple(range(z.dim() - 1))  # every dimension but the units'
-    wanted = target.float().mean(dims)
-    if isinstance(getattr(model.decoder, "output_activation", None), nn.Sigmoid):
-        wanted = torch.logit(wanted.clamp(1e-3, 1 - 1e-3))
+    wanted = torch.logit(target.float().mean(dims).clamp(1e-3, 1 - 1e-3))
     layer.bias.add_(wanted - z.float().mean(dims))
 
 
