@@ -192,6 +192,22 @@ def test_each_family_takes_only_its_own_parameters(digits):
         )
 
 
+def test_a_focused_attribute_vector_moves_the_elements_that_separate_the_groups():
+    class Identity:  # attribute_vector only encodes: codes are the inputs themselves
+        def transform(self, X):
+            return np.asarray(X, np.float32)
+
+    rng = np.random.default_rng(0)
+    spread = np.array([0.1, 10.0], np.float32)  # the same mean shift, a clear one and a lost one
+    without = rng.normal(0, 1, (500, 2)).astype(np.float32) * spread
+    with_ = without + 1.0
+    plain = generation.attribute_vector(Identity(), without, with_)
+    focused = generation.attribute_vector(Identity(), without, with_, focus=1)
+    np.testing.assert_allclose(plain, [1, 1], atol=1e-5)
+    assert np.isclose(np.linalg.norm(focused), np.linalg.norm(plain))
+    assert focused[0] > 50 * focused[1] > 0  # effect sizes 10 and 0.1
+
+
 def test_interpolation_traversal_and_arithmetic(vae2d, digits):
     X, y = digits[1].X, digits[1].y
     codes = vae2d.transform(X[:2])
@@ -210,6 +226,11 @@ def test_interpolation_traversal_and_arithmetic(vae2d, digits):
     np.testing.assert_allclose(
         generation.shift(vae2d, X[:3], vector, strength=0.0), vae2d.predict(X[:3]), atol=1e-6
     )
+    focused = generation.attribute_vector(vae2d, X[y == 1], X[y == 7], focus=2)
+    assert np.isclose(np.linalg.norm(focused), np.linalg.norm(vector), rtol=1e-5)
+    assert np.all(np.sign(focused) == np.sign(vector))
+    with pytest.raises(ParameterError, match="focus must be"):
+        generation.attribute_vector(vae2d, X[y == 1], X[y == 7], focus=-1)
     assert generation.manifold(vae2d, n=4).shape == (4, 4, 1, 8, 8)
     with pytest.raises(ParameterError, match="code unit 9"):
         generation.traverse(vae2d, X[0], units=[9])
@@ -279,6 +300,7 @@ def test_generation_commands(tmp_path, capsys):
         ],
     }
     commands["strengths.png"] = [*commands["arithmetic.png"][:-1], "3", "--strength", "0,1,2"]
+    commands["focused.png"] = [*commands["arithmetic.png"], "--focus", "2"]
     for name, args in commands.items():
         code, _, err = run([*args, "-o", tmp_path / name], capsys)
         assert code == 0, (name, err)
@@ -297,6 +319,10 @@ def test_generation_commands(tmp_path, capsys):
     assert not np.allclose(moved[:, 2], moved[:, 0])
     code, _, err = run([*commands["strengths.png"][:-1], "1,x", "-o", tmp_path / "s.png"], capsys)
     assert_one_line_error(code, err, "not a comma-separated list of numbers")
+    code, _, err = run(
+        [*commands["arithmetic.png"], "--focus", "-1", "-o", tmp_path / "f.png"], capsys
+    )
+    assert_one_line_error(code, err, "--focus")
     code, _, err = run(
         [
             "arithmetic",

@@ -177,11 +177,19 @@ Examples:
     show_default=True,
     help="How far to move, or a list (0,1,2,3): then a row per sample, a column per strength.",
 )
+@click.option(
+    "--focus",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Weight each code element by its effect size to this power (0: the plain "
+    "difference); moves only what tells the groups apart.",
+)
 @OUTPUT
 @SPLIT
 @data_options
 def arithmetic(
-    run, data, without, with_, apply_to, count, strengths, output, split, **options
+    run, data, without, with_, apply_to, count, strengths, focus, output, split, **options
 ) -> None:
     """Latent arithmetic: move samples by the mean code of one labelled group minus another's."""
     estimator = load_model(run)
@@ -192,7 +200,9 @@ def arithmetic(
         name: _group(dataset, label) for name, label in (("--without", without), ("--with", with_))
     }
     targets = groups["--without"] if apply_to is None else _group(dataset, apply_to)
-    vector = generation.attribute_vector(estimator, groups["--without"], groups["--with"])
+    vector = generation.attribute_vector(
+        estimator, groups["--without"], groups["--with"], focus=focus
+    )
     chosen = targets[:count]
     title = f"+ (mean code of {with_} − mean code of {without})"
     if len(strengths) > 1:

@@ -92,8 +92,10 @@ def init_output_bias_(model: Autoencoder, sample: Tensor, target: Tensor) -> Non
 
     "Init well" (Karpathy, 2019, "A recipe for training neural networks"): otherwise the
     first epochs go into learning the average image. On MNIST (validation BCE, the last
-    10 000 training images held out) the 784-32-784 model reaches in 22 epochs what it
-    reached in 30 without it, and the deep 784-128-64-32 one in 20, ending 0.002 lower.
+    10 000 training images held out) the deep 784-128-64-32 model reaches in 20 epochs
+    what it reached in 30 without it, and ends 0.002 lower; the 784-32-784 one gets
+    there sooner but not to the end sooner (28–34 epochs to Keras's test BCE, against
+    29–36 before: ``benchmarks/results/time_to_quality.md``).
     Only a dense last layer whose units are the output's elements (a recurrent decoder's
     per-step layer too), under a sigmoid: the conv model measured slightly worse with
     its one shared output bias set, a pixel-shuffled or composed output (``resnet``,
