@@ -103,22 +103,28 @@ def init_output_bias_(model: Autoencoder, sample: Tensor, target: Tensor) -> Non
     starts near its mean (on TSB-AD's tuning series the windowed detector's VUS-PR went
     from 0.572 to 0.567 with it).
     """
-    layers = [
-        m for m in model.decoder.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)
-    ]
-    ran: list[tuple[nn.Module, Tensor]] = []
+    if not isinstance(getattr(model.decoder, "output_activation", None), nn.Sigmoid):
+        return
+    # No dense layer the output's size: nothing to set, and no forward pass to spend.
+    sizes = (target[0].numel(), target.shape[-1])
+    if not any(
+        isinstance(m, nn.Linear) and m.out_features in sizes for m in model.decoder.modules()
+    ):
+        return
+    last: dict[str, object] = {}  # the layer that ran last, and its output: no other is kept
     hooks = [
-        layer.register_forward_hook(lambda m, i, out: ran.append((m, out))) for layer in layers
+        layer.register_forward_hook(lambda m, i, out: last.update(layer=m, z=out))
+        for layer in model.decoder.modules()
+        if isinstance(layer, nn.Linear | nn.Conv1d | nn.Conv2d)
     ]
     try:
         model.reconstruct(sample)
     finally:
         for hook in hooks:
             hook.remove()
-    sigmoid = isinstance(getattr(model.decoder, "output_activation", None), nn.Sigmoid)
-    if not sigmoid or not ran or not isinstance(ran[-1][0], nn.Linear) or ran[-1][0].bias is None:
+    layer, z = last.get("layer"), last.get("z")
+    if not isinstance(layer, nn.Linear) or layer.bias is None:
         return
-    layer, z = ran[-1]
     if z.dim() == 2 and target.dim() > 2:
         target = target.flatten(1)
     if z.shape != target.shape:
