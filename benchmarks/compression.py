@@ -1,6 +1,8 @@
-"""Our learned codec against PNG, WebP and JPEG on MNIST: bytes per image and PSNR.
+"""Our learned codec against PNG, WebP and JPEG on MNIST or faces: bytes per image and PSNR.
 
-Trains a family of codecs (one per λ) on the 60 000 MNIST training images: a base
+Trains a family of codecs (one per λ) on the 60 000 MNIST training images (``--data
+faces``: the 10 937 training faces of ``smiles/``, the seeded split of
+``benchmarks/photos.py``, measured on its held-out faces): a base
 codec at one λ, then each λ fine-tuned from it (``warm_start``), which costs a fraction
 of training each from scratch. Each is measured on the first 500 test images (and on
 all 10 000) by writing real files, one per image, header included, and decoding them;
@@ -12,9 +14,12 @@ The target (issue 7): at every PSNR from 25 to 35 dB our codec needs at most hal
 bytes WebP needs, both curves interpolated linearly between measured points.
 
 Trained codecs are cached in ``benchmarks/.cache/compression/`` (not committed); results
-go to ``benchmarks/results/compression.{json,md,png}``. Usage::
+go to ``benchmarks/results/compression.{json,md,png}`` (``compression-faces.*`` for the
+faces). Usage::
 
     AUTOENCODERS_DATA=../shared/datasets nice -n 10 python benchmarks/compression.py
+    AUTOENCODERS_DATA=../shared/datasets python benchmarks/compression.py --data faces \
+        --threads 2 --n-full 0
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from PIL import Image
 from autoencoders.compression import ImageCodec
 from autoencoders.compression.bitstream import MODEL_ID_BYTES
 from autoencoders.data import load_dataset
+from autoencoders.data.image_folder import read_image_folder
 
 CACHE = REPO / "benchmarks" / ".cache" / "compression"
 BASE_LAMBDA = 0.03
@@ -115,16 +121,28 @@ def trained(codec: ImageCodec, X: np.ndarray, name: str, settings: dict) -> Imag
     return codec
 
 
+def images_of(data: str, folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (n, 1, H, W) training and test images: MNIST's, or the faces' seeded split
+    (the one ``benchmarks/photos.py`` holds out)."""
+    if data == "mnist":
+        train = load_dataset("mnist", "train", data_dir=folder).X
+        return train, load_dataset("mnist", "test", data_dir=folder).X
+    faces = np.round(read_image_folder(folder / "smiles")[0] * 255).astype(np.uint8)
+    order = np.random.default_rng(0).permutation(len(faces))
+    return faces[order[len(faces) // 10 :]], faces[order[: len(faces) // 10]]
+
+
 def train_family(X: np.ndarray, args) -> dict[float, ImageCodec]:
     common = {"epochs": args.base_epochs, "random_state": args.seed, "verbose": 1}
-    base_settings = {"lmbda": BASE_LAMBDA, **common, "n": len(X)}
-    base = trained(ImageCodec(BASE_LAMBDA, **common), X, "base", base_settings)
+    base_settings = {"lmbda": BASE_LAMBDA, **common, "n": len(X), "shape": list(X.shape)}
+    prefix = "" if args.data == "mnist" else f"{args.data}-"  # the cache's folder names
+    base = trained(ImageCodec(BASE_LAMBDA, **common), X, f"{prefix}base", base_settings)
     family = {}
     for lmbda in args.lambdas:
         codec = copy.deepcopy(base)
         codec.set_params(lmbda=lmbda, epochs=args.finetune_epochs, warm_start=True)
         settings = {"base": base_settings, "lmbda": lmbda, "epochs": args.finetune_epochs}
-        family[lmbda] = trained(codec, X, f"lambda-{lmbda:g}", settings)
+        family[lmbda] = trained(codec, X, f"{prefix}lambda-{lmbda:g}", settings)
     return family
 
 
@@ -222,14 +240,16 @@ def plot(results: dict, path: Path) -> None:
             color="0.3",
         )
     ax.axhspan(*TARGET_RANGE, color="0.9", zorder=0, label="target PSNR range")
-    ax.axvline(784, color="0.7", lw=1)
-    ax.annotate("raw 784 B", (784, 21), textcoords="offset points", xytext=(-48, 0), fontsize=8)
+    raw = results["pixels_per_image"]
+    ax.axvline(raw, color="0.7", lw=1)
+    ax.annotate(f"raw {raw} B", (raw, 21), textcoords="offset points", xytext=(-48, 0), fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlim(10, 1000)
+    ax.set_xlim(10, 1.3 * raw)
     ax.set_ylim(20, 45)
     ax.set_xlabel("bytes per image (log scale)")
     ax.set_ylabel("PSNR (dB), mean over images")
-    ax.set_title(f"MNIST test images (first {results['n_images']}): rate–distortion")
+    data = "faces" if results["data"] == "faces" else "MNIST"
+    ax.set_title(f"{data} test images (first {results['n_images']}): rate–distortion")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     figure.savefig(path, dpi=120)
@@ -237,14 +257,15 @@ def plot(results: dict, path: Path) -> None:
 
 def table(results: dict) -> str:
     base, ours, check = results["baselines"], results["ours"], results["target"]
+    data = "faces" if results["data"] == "faces" else "MNIST"
     lines = [
-        "# Learned image compression on MNIST vs PNG, WebP and JPEG",
+        f"# Learned image compression on {data} vs PNG, WebP and JPEG",
         "",
         f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores (shared with "
         f"other jobs), torch {results['machine']['torch']}, {results['threads']} training "
         f"thread(s). Command: `{results['command']}`.",
         "",
-        f"First {results['n_images']} MNIST test images. Bytes are real files, one per image: "
+        f"First {results['n_images']} {data} test images. Bytes are real files, one per image: "
         f"our files include the whole {HEADER_BYTES}-byte header (magic 2, version 1, model "
         f"id {MODEL_ID_BYTES}, CRC-32 4) in every file; the archive column "
         "shares one header (plus the image count) among all the images. PSNR is the mean of each "
@@ -253,7 +274,7 @@ def table(results: dict) -> str:
         f"{all(r['round_trip_exact'] and r['archive_exact'] for r in ours.values())}.",
         "",
         f"Training: a base codec at λ = {BASE_LAMBDA} for {results['base_epochs']} epochs on "
-        f"the 60 000 training images, then each λ fine-tuned from it for "
+        f"the {results['n_train']} training images, then each λ fine-tuned from it for "
         f"{results['finetune_epochs']} epochs (batch 64, Adam 1e-3, cosine).",
         "",
         "## Our codec",
@@ -275,7 +296,7 @@ def table(results: dict) -> str:
         "",
         "| codec | bytes/image | PSNR (dB) |",
         "|---|---:|---:|",
-        "| raw | 784 | lossless |",
+        f"| raw | {results['pixels_per_image']} | lossless |",
         f"| PNG (optimize) | {base['png']['bytes_per_image']:.1f} | lossless |",
         f"| WebP lossless (method 6) | {base['webp_lossless']['bytes_per_image']:.1f} | lossless |",
     ]
@@ -305,7 +326,8 @@ def table(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", help="folder with mnist/ (else $AUTOENCODERS_DATA)")
+    parser.add_argument("--data", choices=("mnist", "faces"), default="mnist")
+    parser.add_argument("--data-dir", help="folder with mnist/, smiles/ (else $AUTOENCODERS_DATA)")
     parser.add_argument("--lambdas", type=float, nargs="+", default=list(LAMBDAS))
     parser.add_argument("--base-epochs", type=int, default=16)
     parser.add_argument("--finetune-epochs", type=int, default=4)
@@ -316,14 +338,15 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    folder = data_dir(args.data_dir)
-    train = load_dataset("mnist", "train", data_dir=folder).X
-    test = load_dataset("mnist", "test", data_dir=folder).X
+    train, test = images_of(args.data, data_dir(args.data_dir))
     images = test[: args.n_images]
     family = train_family(train, args)
     results = {
         "command": command_line("benchmarks/compression.py", args.data_dir),
         "machine": machine(),
+        "data": args.data,
+        "n_train": len(train),
+        "pixels_per_image": int(np.prod(images.shape[1:])),
         "threads": args.threads,
         "n_images": len(images),
         "n_full": args.n_full,
@@ -348,9 +371,10 @@ def main() -> None:
     results["target"] = target_check(
         list(results["ours"].values()), list(results["baselines"]["webp"].values())
     )
+    name = "compression" if args.data == "mnist" else f"compression-{args.data}"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(results, RESULTS / "compression.png")
-    write_results("compression", results, table(results))
+    plot(results, RESULTS / f"{name}.png")
+    write_results(name, results, table(results).replace("compression.png", f"{name}.png"))
 
 
 if __name__ == "__main__":

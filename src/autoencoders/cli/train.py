@@ -55,7 +55,8 @@ Examples:
     help="dense (784-32-784 by default), deep (128-64-32), conv, sparse (L1 code penalty), "
     "contractive (Jacobian penalty), linear (no nonlinearity: PCA's subspace), "
     "vae (512-256-32, variational), hvae (two stochastic layers), conv-vae, resnet and "
-    "resnet-vae (for photographs).",
+    "resnet-vae (for photographs), pca-resnet (photographs: starts as PCA with --latent-dim "
+    "components and learns residual corrections).",
 )
 @click.option(
     "--latent-dim",
@@ -66,7 +67,8 @@ Examples:
 @click.option(
     "--filters",
     callback=int_list,
-    help="Channels of the conv encoder's blocks [default: 32,32 for conv, 64,128 for resnet].",
+    help="Channels of the conv encoder's blocks [default: 32,32 for conv, 64,128 for resnet "
+    "and pca-resnet].",
 )
 @click.option(
     "--code-channels",

@@ -122,7 +122,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """The conv channels given, or the model's own default."""
         if self.filters is not None:
             return tuple(self.filters)
-        return RESIDUAL_FILTERS if self.model.startswith("resnet") else CONV_FILTERS
+        return RESIDUAL_FILTERS if "resnet" in self.model else CONV_FILTERS  # resnet, pca-resnet
 
     def _images(self, X: np.ndarray) -> bool:
         return X.ndim >= 3

@@ -41,15 +41,18 @@ class AutoEncoder(BaseAutoEncoder):
 
     Parameters
     ----------
-    model : {"dense", "deep", "conv", "sparse", "contractive", "linear"}
+    model : {"dense", "deep", "conv", "resnet", "pca-resnet", "sparse", "contractive", "linear"}
         ``dense`` with no ``hidden`` is the classic shallow 784-32-784; ``deep`` defaults
         to hidden sizes (128, 64); ``conv`` is the Conv+MaxPool ×2 / Conv+UpSampling ×2
         model of the Keras denoising tutorial; ``resnet`` is the model for photographs
         (strided convolutions, residual blocks with GroupNorm, upsampling decoder: see
         :mod:`autoencoders.models.residual`), with a flat code of ``latent_dim`` or a
-        spatial one of ``code_channels``. ``sparse`` and ``contractive`` are dense
-        models with that penalty on by default; ``linear`` has no nonlinearity at all
-        (trained with MSE it spans the PCA subspace). Variational models are
+        spatial one of ``code_channels``; ``pca-resnet`` starts as the training data's
+        PCA with ``latent_dim`` components and learns residual corrections to its code
+        and its reconstruction, so it begins where PCA ends (the model that beats PCA
+        on held-out photographs: :mod:`autoencoders.models.principal`). ``sparse`` and
+        ``contractive`` are dense models with that penalty on by default; ``linear`` has
+        no nonlinearity at all (trained with MSE it spans the PCA subspace). Variational models are
         :class:`~autoencoders.VariationalAutoEncoder`, sequence models
         :class:`~autoencoders.SequenceAutoEncoder`.
     latent_dim : int or None
@@ -59,7 +62,7 @@ class AutoEncoder(BaseAutoEncoder):
         Hidden layer sizes of dense encoders (mirrored in the decoder).
     filters : tuple of int or None
         Channels of the conv encoder's blocks (mirrored in the decoder); None: (32, 32)
-        for ``conv``, (64, 128) for ``resnet``.
+        for ``conv``, (64, 128) for ``resnet`` and ``pca-resnet``.
     code_channels : int or None
         ``resnet`` without ``latent_dim``: channels of its spatial code (None: 4), a map
         of 1/2^len(filters) the image's height and width.
@@ -127,7 +130,7 @@ verbose
     (1437, 8)
     """
 
-    models = ("dense", "deep", "conv", "resnet", "sparse", "contractive", "linear")
+    models = ("dense", "deep", "conv", "resnet", "pca-resnet", "sparse", "contractive", "linear")
     losses = ("bce", "cb", "mse", *STRUCTURAL)
     default_hidden: ClassVar[dict] = {"deep": (128, 64)}
     default_latent: ClassVar[dict] = dict.fromkeys(

@@ -18,6 +18,7 @@ from autoencoders.training import TrainConfig
 from autoencoders.training.runtime import seeded_global_rng
 
 INIT_SAMPLE = 2048  # samples that set the ReLU biases at initialisation
+PCA_SAMPLES = 20_000  # samples pca-resnet's principal axes are computed from
 MAX_PARAMETERS = 100_000_000  # a larger model is a typo, not a plan, on the machines we target
 
 
@@ -53,6 +54,9 @@ def new_module(
     init_output_bias_(module, sample, target[index])
     if hasattr(module, "init_pseudo_inputs_"):  # a VampPrior starts at training samples
         module.init_pseudo_inputs_(sample)
+    if hasattr(module, "init_from_data_"):  # pca-resnet starts as the training data's PCA
+        many = torch.randperm(len(x), generator=rng)[:PCA_SAMPLES].sort().values
+        module.init_from_data_(x[many.to(x.device)], seed)
     return module
 
 

@@ -5,6 +5,7 @@ from autoencoders.models import (  # noqa: F401
     conv,
     dense,
     hierarchical,
+    principal,
     recurrent,
     residual,
     variational,
