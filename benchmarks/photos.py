@@ -138,7 +138,7 @@ def image_rows(outputs: dict, shape: tuple, path) -> None:
     plt.close(fig)
 
 
-def recon_table(title: str, rows: list) -> str:
+def recon_table(title: str, rows: list, figure: str) -> str:
     lines = [
         f"### {title}",
         "",
@@ -150,6 +150,8 @@ def recon_table(title: str, rows: list) -> str:
             f"| {r['code']} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.3f} "
             f"| {r['seconds']:.0f} |"
         )
+    k = max(r["code"] for r in rows)
+    lines += ["", f"![held-out images, PCA-{k}, the classic conv, ours](photos-{figure}.png)"]
     return "\n".join(lines) + "\n"
 
 
@@ -162,7 +164,8 @@ def run_recon_cifar(root, args) -> dict:
         {"ours": args.epochs, "classic": args.classic_epochs},
         "recon-cifar",
     )
-    return {"rows": rows, "table": recon_table("CIFAR-10 test images (2 000)", rows)}
+    table = recon_table("CIFAR-10 test images (2 000)", rows, "recon-cifar")
+    return {"rows": rows, "table": table}
 
 
 def run_recon_faces(root, args) -> dict:
@@ -174,7 +177,7 @@ def run_recon_faces(root, args) -> dict:
         {"ours": args.face_epochs, "classic": args.classic_epochs},
         "recon-faces",
     )
-    return {"rows": rows, "table": recon_table("Held-out faces (1 215)", rows)}
+    return {"rows": rows, "table": recon_table("Held-out faces (1 215)", rows, "recon-faces")}
 
 
 STRENGTHS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
