@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from safetensors.torch import load_file
 
 from autoencoders import AutoEncoder, TrainingError
 from tests.conftest import curved_table
@@ -104,11 +105,20 @@ def test_two_processes_with_the_same_seed_give_identical_runs(tmp_path):
 
     train(tmp_path / "a")
     train(tmp_path / "b")
-    weights = [(tmp_path / run / "model.safetensors").read_bytes() for run in "ab"]
-    assert weights[0] == weights[1]
+    # Bit-identical on the AMD EPYC; on an Intel Xeon MKL picks kernels by each buffer's
+    # memory alignment, and 3 of 8 runs of this command ended a last bit apart (at the
+    # commit before this test was loosened too), so the runs are compared to float32's
+    # precision rather than byte for byte.
+    weights = [load_file(tmp_path / run / "model.safetensors") for run in "ab"]
+    assert weights[0].keys() == weights[1].keys()
+    for name, tensor in weights[0].items():
+        np.testing.assert_allclose(tensor.numpy(), weights[1][name].numpy(), rtol=1e-5, atol=1e-7)
     metrics = [json.loads((tmp_path / run / "metrics.json").read_text()) for run in "ab"]
     for m in metrics:
         m.pop("train_seconds")
-    assert metrics[0] == metrics[1]
+    assert metrics[0].keys() == metrics[1].keys()
+    for key, value in metrics[0].items():
+        numeric = isinstance(value, float)
+        assert value == (pytest.approx(metrics[1][key], rel=1e-5) if numeric else metrics[1][key])
     config = json.loads((tmp_path / "a" / "config.json").read_text())
     assert set(config["versions"]) >= {"autoencoders", "torch", "numpy", "python"}
