@@ -43,7 +43,9 @@ def test_l1_sparse_codes_are_sparser_at_a_similar_error(digit_table):
     gain = near_zero_fraction(sparse.transform(test)) - near_zero_fraction(plain.transform(test))
     assert holds("near-zero fraction gain", gain, above=0.12)  # measured 0.206-0.248
     ratio = sparse.evaluate(test)["mse"] / plain.evaluate(test)["mse"]
-    assert holds("MSE sparse / plain", ratio, below=1.5)
+    # Measured 1.86 (seeds 0, 1), both started at PCA: the plain model's error is then
+    # 0.0029, less than half its 0.0064 from a random start (where the ratio was 1.34).
+    assert holds("MSE sparse / plain", ratio, below=2.3)
 
 
 def test_keras_l1_preset_is_the_default_weight(digit_table):

@@ -42,6 +42,7 @@ def linear_autoencoder_vs_pca(
         batch_size=64,
         learning_rate=1e-2,
         scaling="none",
+        init="random",  # a PCA start would begin at the answer: gradient descent must find it
         random_state=random_state,
     ).fit(X)
     pca = PCA(n_components).fit(X)

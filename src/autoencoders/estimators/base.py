@@ -104,6 +104,10 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _trainer(self, config: TrainConfig, x, seed: int, corruption) -> Trainer:
         return Trainer(config, self._objective(), corruption=corruption, seed=seed)
 
+    def _init(self) -> str:
+        """How the weights start: ``random`` (Glorot, data-set biases) or ``pca``/``auto``."""
+        return "random"
+
     def _regularised(self) -> bool:
         """Whether something other than the code's size keeps the model from the identity."""
         return bool(self.noise)
@@ -194,7 +198,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             code_activation=self._code_activation(),
             **self._architecture(),
         )
-        self.module_ = fitting.new_module(self.model_config_, x, t, seed).to(self.device_)
+        self.module_ = fitting.new_module(self.model_config_, x, t, seed, self._init()).to(
+            self.device_
+        )
         self._set_shape_attributes()
         # A model whose output is not its input (grey → colour) cannot copy it through.
         mapping = self.model_config_.output_shape != self.model_config_.input_shape

@@ -12,13 +12,14 @@ import torch
 
 from autoencoders.data.streaming import ScaledArray
 from autoencoders.errors import DataError, ParameterError
-from autoencoders.models import ModelConfig, build_model
+from autoencoders.models import ModelConfig, build_model, principal_start
 from autoencoders.models.base import glorot_init_, init_output_bias_, init_relu_biases_
 from autoencoders.training import TrainConfig
 from autoencoders.training.runtime import seeded_global_rng
 
 INIT_SAMPLE = 2048  # samples that set the ReLU biases at initialisation
 PCA_SAMPLES = 20_000  # samples pca-resnet's principal axes are computed from
+START_SAMPLES = 10_000  # samples a dense stack's principal start is computed from
 MAX_PARAMETERS = 100_000_000  # a larger model is a typo, not a plan, on the machines we target
 
 
@@ -31,10 +32,12 @@ class OvercompleteWarning(UserWarning):
 
 
 def new_module(
-    config: ModelConfig, x: torch.Tensor, target: torch.Tensor, seed: int
+    config: ModelConfig, x: torch.Tensor, target: torch.Tensor, seed: int, init: str = "random"
 ) -> torch.nn.Module:
     """Build the network; Glorot weights, then the ReLU biases and the output layer's
-    bias set from a sample of ``x`` and its ``target``."""
+    bias set from a sample of ``x`` and its ``target`` (``init="random"``), or every
+    weight of a dense stack from the sample's principal axes (``"pca"``; ``"auto"``: where
+    :func:`~autoencoders.models.principal_start.applies`)."""
     with torch.device("meta"):  # count the parameters before allocating any
         n_parameters = sum(p.numel() for p in build_model(config).parameters())
     if n_parameters > MAX_PARAMETERS:
@@ -50,8 +53,20 @@ def new_module(
     glorot_init_(module, rng)
     index = torch.randperm(len(x), generator=rng)[:INIT_SAMPLE].to(x.device)
     sample = x[index]
-    init_relu_biases_(module.to(x.device), sample)
-    init_output_bias_(module, sample, target[index])
+    module.to(x.device)
+    if init == "pca" and not principal_start.applies(module, len(x)):
+        raise ParameterError(
+            f"init='pca' starts dense models whose layers narrow toward the code; "
+            f"model={config.model!r} with these sizes is not one: use init='random'"
+        )
+    if init == "pca" or (init == "auto" and principal_start.applies(module, len(x))):
+        many = torch.randperm(len(x), generator=rng)[:START_SAMPLES].sort().values.to(x.device)
+        inputs = x[many]  # one copy when the target is the input: memory may be tight
+        targets = inputs if target is x else target[many]
+        principal_start.principal_start_(module, inputs, targets, seed)
+    else:
+        init_relu_biases_(module, sample)
+        init_output_bias_(module, sample, target[index])
     if hasattr(module, "init_pseudo_inputs_"):  # a VampPrior starts at training samples
         module.init_pseudo_inputs_(sample)
     if hasattr(module, "init_from_data_"):  # pca-resnet starts as the training data's PCA
