@@ -19,7 +19,7 @@ from autoencoders.training.runtime import seeded_global_rng
 
 INIT_SAMPLE = 2048  # samples that set the ReLU biases at initialisation
 PCA_SAMPLES = 20_000  # samples pca-resnet's principal axes are computed from
-START_SAMPLES = 10_000  # samples a dense stack's principal start is computed from
+START_SAMPLES = 10_000  # samples a one-layer dense model's PCA start is computed from
 MAX_PARAMETERS = 100_000_000  # a larger model is a typo, not a plan, on the machines we target
 
 
@@ -36,8 +36,8 @@ def new_module(
 ) -> torch.nn.Module:
     """Build the network; Glorot weights, then the ReLU biases and the output layer's
     bias set from a sample of ``x`` and its ``target`` (``init="random"``), or every
-    weight of a dense stack from the sample's principal axes (``"pca"``; ``"auto"``: where
-    :func:`~autoencoders.models.principal_start.applies`)."""
+    weight of a one-layer dense model from the sample's principal axes (``"pca"``;
+    ``"auto"``: where :func:`~autoencoders.models.principal_start.applies`)."""
     with torch.device("meta"):  # count the parameters before allocating any
         n_parameters = sum(p.numel() for p in build_model(config).parameters())
     if n_parameters > MAX_PARAMETERS:
@@ -54,13 +54,14 @@ def new_module(
     index = torch.randperm(len(x), generator=rng)[:INIT_SAMPLE].to(x.device)
     sample = x[index]
     module.to(x.device)
-    if init == "pca" and not principal_start.applies(module, len(x)):
+    at_pca = init != "random" and principal_start.applies(module, len(x))
+    if init == "pca" and not at_pca:
         raise ParameterError(
             f"init='pca' starts dense models whose layers narrow toward the code; "
             f"model={config.model!r} with these sizes is not one: use init='random'"
         )
-    if init == "pca" or (init == "auto" and principal_start.applies(module, len(x))):
-        many = torch.randperm(len(x), generator=rng)[:START_SAMPLES].sort().values.to(x.device)
+    if at_pca:
+        many = sorted_rows(len(x), START_SAMPLES, rng).to(x.device)
         inputs = x[many]  # one copy when the target is the input: memory may be tight
         targets = inputs if target is x else target[many]
         principal_start.principal_start_(module, inputs, targets, seed)
@@ -70,9 +71,14 @@ def new_module(
     if hasattr(module, "init_pseudo_inputs_"):  # a VampPrior starts at training samples
         module.init_pseudo_inputs_(sample)
     if hasattr(module, "init_from_data_"):  # pca-resnet starts as the training data's PCA
-        many = torch.randperm(len(x), generator=rng)[:PCA_SAMPLES].sort().values
-        module.init_from_data_(x[many.to(x.device)], seed)
+        module.init_from_data_(x[sorted_rows(len(x), PCA_SAMPLES, rng).to(x.device)], seed)
     return module
+
+
+def sorted_rows(n_rows: int, size: int, rng: torch.Generator) -> torch.Tensor:
+    """``size`` random row indices (all, if fewer), in file order: reading a memory-mapped
+    array in order is a sweep, not a seek per row."""
+    return torch.randperm(n_rows, generator=rng)[:size].sort().values
 
 
 def fingerprint(params: dict, seed: int, *arrays: np.ndarray) -> str:

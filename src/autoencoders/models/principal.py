@@ -66,7 +66,7 @@ class PrincipalAxes(nn.Module):
 
     @torch.no_grad()
     def fit_(self, x: Tensor, generator_seed: int = 0) -> None:
-        """The mean and the first k principal axes of ``x`` (randomised SVD, seeded)."""
+        """The mean and the first k principal axes of ``x`` (see :func:`principal_axes`)."""
         mean, axes, scale = principal_axes(x.flatten(1), len(self.scale), generator_seed)
         self.mean.copy_(mean)
         self.axes.copy_(axes)

@@ -51,13 +51,9 @@ def dense_layers(model: Autoencoder) -> tuple[nn.Linear, nn.Linear] | None:
     return layers[0], layers[1]
 
 
-def newton_cost(model: Autoencoder) -> float:
-    """FLOPs the output layer's Newton steps would take (0 for a linear output)."""
-    layers = dense_layers(model)
-    if layers is None or not isinstance(model.decoder.output_activation, nn.Sigmoid):
-        return 0.0
-    last = layers[1]
-    return NEWTON_STEPS * last.out_features * (last.in_features + 1) ** 2 * NEWTON_SAMPLE
+def newton_cost(decoder: nn.Linear) -> float:
+    """FLOPs the Newton steps fitting a sigmoid output layer ``decoder`` take."""
+    return NEWTON_STEPS * decoder.out_features * (decoder.in_features + 1) ** 2 * NEWTON_SAMPLE
 
 
 @torch.no_grad()
@@ -128,5 +124,7 @@ def applies(model: Autoencoder, n_samples: int) -> bool:
     layers = dense_layers(model)
     if layers is None:
         return False
-    narrow = layers[0].out_features <= min(layers[0].in_features, n_samples)
-    return narrow and newton_cost(model) <= MAX_NEWTON_FLOPS
+    encoder, decoder = layers
+    narrow = encoder.out_features <= min(encoder.in_features, n_samples)
+    newton = isinstance(model.decoder.output_activation, nn.Sigmoid)
+    return narrow and (not newton or newton_cost(decoder) <= MAX_NEWTON_FLOPS)
