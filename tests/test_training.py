@@ -17,6 +17,7 @@ from autoencoders.training import (
     TrainConfig,
     Trainer,
 )
+from autoencoders.training.trainer import lr_factor
 from tests.quality import SEED, holds
 
 
@@ -205,9 +206,18 @@ def test_cosine_schedule_anneals_to_zero(digit_images):
         trainer.fit(model, x, x)
     finally:
         torch.optim.Adam.step = original
-    assert seen[0] == pytest.approx(2e-3) and len(seen) == 12
+    assert seen[0] == pytest.approx(4e-3) and len(seen) == 12
     assert all(a > b for a, b in itertools.pairwise(seen))
     assert seen[-1] < 0.05 * seen[0]
+
+
+def test_cosine_warm_up_is_5_percent_of_the_steps_and_at_most_100():
+    """A long run warms up no longer than a short one: the warm-up guards the first
+    Adam steps, whose size does not depend on how many follow."""
+    assert lr_factor("cosine", 0, 200) == pytest.approx(0.1)  # 10 warm-up steps
+    assert lr_factor("cosine", 9, 200) == pytest.approx(1.0, abs=0.01)
+    assert lr_factor("cosine", 49, 100_000) == pytest.approx(0.5, abs=0.01)
+    assert lr_factor("cosine", 99, 100_000) == pytest.approx(1.0, abs=1e-3)
 
 
 @pytest.mark.quality

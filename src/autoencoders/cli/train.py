@@ -188,7 +188,7 @@ Examples:
     "--lr",
     "learning_rate",
     type=click.FloatRange(0, 10, min_open=True),
-    help="Learning rate [default: adam 2e-3, adadelta 1.0, sgd 1e-2].",
+    help="Learning rate [default: adam 4e-3, adadelta 1.0, sgd 1e-2].",
 )
 @click.option(
     "--lr-schedule",

@@ -3,19 +3,18 @@
 .. _training-options:
 
 Every family shares how it trains: ``optimizer`` (``adam``, ``adadelta``, ``sgd``),
-``learning_rate`` (None: 2e-3 for Adam, 1.0 for Adadelta, 1e-2 for SGD), ``batch_size``,
+``learning_rate`` (None: 4e-3 for Adam, 1.0 for Adadelta, 1e-2 for SGD), ``batch_size``,
 ``epochs``, ``validation_split``, ``early_stopping`` (patience in epochs on the
 validation loss, or the training loss without validation data; the best weights are
-restored), ``lr_schedule`` (``cosine``: a 5% warm-up, then annealing to zero; measured to
-end lower than a constant rate on the classic MNIST models, benchmarks/results/
-classics.md), ``gradient_clip``, ``precision`` (``bf16``: bfloat16 autocast, faster
-where the hardware multiplies bf16 natively, slower where it does not; ``auto``: bf16
-where a matmul timed once per process says it is faster, else fp32), ``compile``
-(``torch.compile`` the training step), ``shuffle``, ``scaling`` (``auto``: images and
-data in [0, 1] or uint8 to [0, 1], other tables standardised; remembered, so new data is
-treated the same), ``random_state`` (bit-for-bit reproducible CPU runs), ``device`` and
-``verbose``.
-"""
+restored), ``lr_schedule`` (``cosine``: a warm-up over 5% of the steps, at most 100,
+then annealing to zero; measured to end lower than a constant rate on the classic MNIST
+models, benchmarks/results/classics.md), ``gradient_clip``, ``precision`` (``bf16``:
+bfloat16 autocast, faster where the hardware multiplies bf16 natively, slower where it
+does not; ``auto``: bf16 where a matmul timed once per process says it is faster, else
+fp32), ``compile`` (``torch.compile`` the training step), ``shuffle``, ``scaling``
+(``auto``: images and data in [0, 1] or uint8 to [0, 1], other tables standardised;
+remembered, so new data is treated the same), ``random_state`` (bit-for-bit reproducible
+CPU runs), ``device`` and ``verbose``."""
 
 from __future__ import annotations
 
