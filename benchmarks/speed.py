@@ -3,7 +3,7 @@
 In one invocation, one after the other on the same machine, trains the same three
 networks on the 60 000 MNIST training images with
 
-* this toolkit: ``AutoEncoder`` with its defaults (cosine-annealed Adam at 2e-3);
+* this toolkit: ``AutoEncoder`` with its defaults (cosine-annealed Adam at 4e-3);
 * a plain PyTorch loop, the honest floor (benchmarks/peers/torch_loop.py, this venv);
 * Keras 3 on TensorFlow, the models of the Keras tutorial (benchmarks/peers/keras_peer.py,
   in benchmarks/.venv-keras);
