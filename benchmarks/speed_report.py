@@ -182,8 +182,9 @@ def markdown(payload: dict) -> str:
         "`encoder.predict(batch_size=…)` and the plain loop with `encoder(x)` in chunks, "
         "each the best of a few runs over batch sizes 256, 1024 and 4096.",
         "",
-        "Settings: ours are the toolkit's defaults (Glorot init with ReLU biases set from "
-        "the data, Adam at 4e-3 cosine-annealed to 0, BCE on logits); the plain loop and "
+        'Settings: ours are the toolkit\'s defaults (`init="auto"`: the dense model starts '
+        "from PCA, the others from Glorot with ReLU biases set from the data; Adam at 4e-3 "
+        "cosine-annealed to 0, BCE on logits); the plain loop and "
         "Keras use Adam at 1e-3 and BCE; pythae's `AE` trains on its only objective, the "
         "per-image sum of squared errors (its test BCE is measured on its sigmoid outputs), "
         "its `VAE` on BCE + KL (reconstructed from the mean code). The `--limit` option and "

@@ -44,7 +44,8 @@ def resolve_device(device: str) -> torch.device:
 def autocast(device: torch.device, precision: str) -> torch.autocast:
     """``bf16``: matmuls and convolutions in bfloat16, weights, optimizer and losses in
     float32. It pays where the hardware multiplies bf16 natively (AVX512-BF16 or AMX
-    CPUs, Ampere and later GPUs): 1.6× a conv epoch on MNIST (benchmarks/results/speed.md).
+    CPUs, Ampere and later GPUs): 2.4× a conv epoch on MNIST on an AMX Xeon, 1.7× on an
+    AMD EPYC (benchmarks/results/speed.md).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
