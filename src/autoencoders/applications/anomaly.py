@@ -63,8 +63,8 @@ def default_model(X, *, random_state=None, verbose: int = 0) -> AutoEncoder:
             learning_rate=4e-3,
             **common,
         )
-    # Adam at 2e-3, the rate one_class.md was measured with (the estimators' default is now
-    # 4e-3, chosen for time to quality on MNIST).
+    # Adam at 2e-3, the rate one_class.md was measured with (the estimators' default, 4e-3,
+    # was chosen later, for time to quality on MNIST).
     return AutoEncoder(
         "deep", latent_dim=16, epochs=30, batch_size=128, learning_rate=2e-3, **common
     )
