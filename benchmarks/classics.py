@@ -26,6 +26,7 @@ from _common import RESULTS, data_dir, machine, write_results
 
 from autoencoders import AutoEncoder
 from autoencoders.data import load_dataset
+from autoencoders.training.trainer import OPTIMIZERS
 
 KERAS_ANCHORS = {  # test BCE and seconds per epoch, Keras 3.15 on 2 CPU cores
     "dense": {"bce": 0.0915, "seconds_per_epoch": 0.62, "epochs": 50},
@@ -122,7 +123,11 @@ def markdown(rows: dict, info: dict) -> str:
         f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}. "
         "Command: `AUTOENCODERS_DATA=../shared/datasets python benchmarks/classics.py`.",
         "Test metrics on the 10 000 MNIST test images; BCE per pixel, PSNR per image (peak 1). "
-        "Our defaults: Glorot-uniform init, Adam (lr 2e-3, cosine-annealed to 0).",
+        f"Our defaults: Adam (lr {OPTIMIZERS['adam'][1]:g}, a warm-up of 5% of the steps "
+        "up to 100, then cosine-annealed to 0); `init='auto'`: the one-layer dense "
+        "model starts at PCA, the others at Glorot-uniform.",
+        "The Keras columns are anchors measured on a 2-core AMD EPYC (Keras 3.15), not in "
+        "this run: for speed, compare within one run (`speed.md`, `time_to_quality.md`).",
         "",
         "| model | epochs | batch | test BCE, mean (per seed) | Keras BCE | PSNR (dB) | s/epoch "
         "| Keras s/epoch |",

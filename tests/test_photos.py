@@ -61,10 +61,11 @@ def test_resnet_vae_samples_images():
     assert vae.sample(3, random_state=0).shape == (3, 1, 16, 16)
 
 
-def test_ssim_loss_trains_and_reports_ssim():
+@pytest.mark.parametrize("loss", ["ssim", "psnr"])
+def test_image_losses_train_and_report_ssim(loss):
     X = smooth_images(128)
-    ae = AutoEncoder("resnet", loss="ssim", code_channels=2, epochs=3, random_state=0).fit(X)
-    assert ae.loss_ == "ssim"
+    ae = AutoEncoder("resnet", loss=loss, code_channels=2, epochs=3, random_state=0).fit(X)
+    assert ae.loss_ == loss
     metrics = ae.evaluate(X)
     assert 0 < metrics["ssim"] <= 1 and "psnr" in metrics
     assert np.all(np.isfinite(ae.score_samples(X)))

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from autoencoders.errors import ParameterError, TrainingError
+from autoencoders.metrics import psnr
 from autoencoders.models import ModelConfig, build_model, glorot_init_
 from autoencoders.training import (
     Corruption,
@@ -63,6 +64,21 @@ def test_bce_from_logits_equals_bce_of_sigmoid_and_stays_finite():
     assert torch.allclose(loss(logits, target), expected, atol=1e-6)
     huge = loss(torch.full((2, 3), 200.0), torch.zeros(2, 3))
     assert math.isfinite(huge.item()) and huge.item() == pytest.approx(200, rel=1e-4)
+
+
+def test_psnr_loss_is_minus_the_mean_psnr_of_the_samples():
+    target = torch.rand(4, 3, 8, 8)
+    output = target + 0.05 * torch.randn_like(target) * torch.arange(1, 5)[:, None, None, None]
+    output = output.clamp(0.01, 0.99)
+    loss = ReconstructionLoss("psnr", nn.Sigmoid())(torch.logit(output), target)
+    assert loss.item() == pytest.approx(-psnr(output, target).mean().item(), rel=1e-4)
+    # unlike MSE, halving an easy image's error counts as much as halving a hard one's
+    easy, hard = torch.full((1, 4), 0.01), torch.full((1, 4), 0.1)
+    per_sample = ReconstructionLoss("psnr", nn.Identity()).per_sample
+    gain_easy = per_sample(easy / 2**0.5, torch.zeros(1, 4)) - per_sample(easy, torch.zeros(1, 4))
+    gain_hard = per_sample(hard / 2**0.5, torch.zeros(1, 4)) - per_sample(hard, torch.zeros(1, 4))
+    assert gain_easy.item() == pytest.approx(gain_hard.item(), abs=1e-3)
+    assert gain_hard.item() == pytest.approx(-10 * math.log10(2), abs=1e-3)
 
 
 def bce(model):

@@ -12,7 +12,13 @@ from autoencoders.cli.app import cli
 from autoencoders.cli.options import data_options, int_list, noise, read_data, summary
 from autoencoders.data import BUILTIN_DATASETS, hold_out
 from autoencoders.errors import ParameterError
-from autoencoders.estimators import MODELS, BaseAutoEncoder, VariationalAutoEncoder, estimator_for
+from autoencoders.estimators import (
+    MODELS,
+    AutoEncoder,
+    BaseAutoEncoder,
+    VariationalAutoEncoder,
+    estimator_for,
+)
 from autoencoders.runs import train_run
 from autoencoders.training import distributed
 
@@ -83,11 +89,13 @@ Examples:
 )
 @click.option(
     "--loss",
-    type=click.Choice(["auto", *VariationalAutoEncoder.losses, "ssim", "ms-ssim"]),
+    type=click.Choice(
+        list(dict.fromkeys(["auto", *AutoEncoder.losses, *VariationalAutoEncoder.losses]))
+    ),
     default="auto",
     show_default=True,
-    help="auto: BCE for data in [0, 1], else MSE; cb: continuous Bernoulli; gaussian: "
-    "a learned decoder variance (variational models).",
+    help="auto: BCE for data in [0, 1], else MSE; cb: continuous Bernoulli; psnr: −PSNR "
+    "of each image, averaged; gaussian: a learned decoder variance (variational models).",
 )
 @click.option(
     "--beta",

@@ -14,8 +14,10 @@ from torch.func import jacrev, vmap
 
 from autoencoders.metrics import ms_ssim, ssim
 
-LOSSES = ("bce", "cb", "mse", "ssim", "ms-ssim")
+LOSSES = ("bce", "cb", "mse", "psnr", "ssim", "ms-ssim")
 STRUCTURAL = {"ssim": ssim, "ms-ssim": ms_ssim}  # image losses: 1 − similarity, per image
+PER_SAMPLE = ("psnr", *STRUCTURAL)  # losses averaged over per-sample scores, not elements
+_MSE_FLOOR = 1e-8  # a perfect sample's −PSNR stops at −80 dB instead of −∞
 SPARSITY = ("l1", "kl")
 
 
@@ -38,7 +40,11 @@ class ReconstructionLoss(nn.Module):
     ``bce`` is binary cross-entropy computed from the logits (stable where a sigmoid
     output saturates); ``cb`` is the continuous Bernoulli's negative log-density, the
     proper likelihood for values in [0, 1]; ``mse`` compares the activated output with
-    the target; ``ssim`` and ``ms-ssim`` are 1 − (MS-)SSIM of each image (Zhao et al.,
+    the target; ``psnr`` is −PSNR of each sample in dB, averaged (the "PSNR loss" of
+    HINet and NAFNet, Chen et al., 2021, 2022): a mean of log errors, so every image's
+    PSNR counts alike, as in the average PSNR benchmarks report, where MSE is ruled by
+    the hardest images and gives up easy ones (a colouriser trained on MSE tints grey
+    photos); ``ssim`` and ``ms-ssim`` are 1 − (MS-)SSIM of each image (Zhao et al.,
     2017, "Loss functions for image restoration"), for photographs, where they weigh
     structure (edges, texture) that MSE blurs away.
     """
@@ -62,10 +68,13 @@ class ReconstructionLoss(nn.Module):
         if self.kind in STRUCTURAL:
             output = self.output_activation(logits).clamp(0, 1)
             return 1 - STRUCTURAL[self.kind](output.float(), target.float())
-        return self.per_element(logits, target).flatten(1).mean(1)
+        error = self.per_element(logits, target).flatten(1).mean(1)
+        if self.kind == "psnr":
+            return 10 * torch.log10(error.float() + _MSE_FLOOR)
+        return error
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
-        if self.kind in STRUCTURAL:
+        if self.kind in PER_SAMPLE:
             return self.per_sample(logits, target).mean()
         if self.kind == "bce":
             return F.binary_cross_entropy_with_logits(logits, target)
