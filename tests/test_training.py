@@ -18,6 +18,7 @@ from autoencoders.training import (
     TrainConfig,
     Trainer,
 )
+from autoencoders.training.runtime import zero_tiny_state_
 from autoencoders.training.trainer import lr_factor
 from tests.quality import SEED, holds
 
@@ -79,6 +80,19 @@ def test_psnr_loss_is_minus_the_mean_psnr_of_the_samples():
     gain_hard = per_sample(hard / 2**0.5, torch.zeros(1, 4)) - per_sample(hard, torch.zeros(1, 4))
     assert gain_easy.item() == pytest.approx(gain_hard.item(), abs=1e-3)
     assert gain_hard.item() == pytest.approx(-10 * math.log10(2), abs=1e-3)
+
+
+def test_tiny_optimiser_state_is_zeroed_before_it_turns_subnormal():
+    weight = nn.Parameter(torch.ones(4))
+    optimizer = torch.optim.Adam([weight])
+    weight.grad = torch.tensor([1.0, 1e-20, 0.0, -1e-3])
+    optimizer.step()
+    state = optimizer.state[weight]
+    state["exp_avg"].copy_(torch.tensor([1e-31, -1e-39, 1e-29, -0.5]))
+    zero_tiny_state_(optimizer)
+    assert state["exp_avg"].tolist() == pytest.approx([0.0, 0.0, 1e-29, -0.5], rel=1e-6)
+    assert state["exp_avg_sq"][2] == 0 and state["exp_avg_sq"][0] > 0
+    assert state["step"].item() == 1  # a count, not a moment: untouched
 
 
 def bce(model):

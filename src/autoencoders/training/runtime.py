@@ -89,6 +89,30 @@ def float32(outputs: Tensor | dict[str, Tensor]) -> Tensor | dict[str, Tensor]:
     return outputs.float() if outputs.is_floating_point() else outputs
 
 
+TINY_STATE = 1e-30  # optimiser state this small moves no weight (see zero_tiny_state_)
+STATE_FLUSH_EVERY = 64  # steps; at β₁ = 0.9 a value takes 170 steps from 1e-30 to subnormal
+
+
+@torch.no_grad()
+def zero_tiny_state_(optimizer: torch.optim.Optimizer) -> None:
+    """Set the optimiser's state entries under 1e-30 in magnitude to exactly zero.
+
+    Where a weight's gradient stops (a ReLU unit that died), Adam's first moment decays
+    by β₁ every step down through float32's subnormal range (below 1.2e-38), where each
+    x86 operation on it costs a microcode assist: a 784-2048-512 MNIST denoiser's epochs
+    went 7.1, 8.7, 12.0 s with 277 000 subnormal moments in its first layer (7.5, 7.3,
+    7.7 s zeroed, the same loss). An entry
+    under 1e-30 changes no update (Adam divides by √v + 1e-8; SGD's momentum adds it to
+    weights of order 1e-2), and zeroed every 64 steps none ever becomes subnormal.
+    (Flushing subnormals to zero, TensorFlow's default, would do too, but that mode
+    belongs to each thread, and PyTorch's worker threads keep theirs.)
+    """
+    for state in optimizer.state.values():
+        for value in state.values():
+            if isinstance(value, Tensor) and value.is_floating_point() and value.dim():
+                value.masked_fill_(value.abs() < TINY_STATE, 0)
+
+
 @contextlib.contextmanager
 def seeded_global_rng(
     seed: int, epoch: int, device: torch.device, *, rank: int = 0

@@ -27,7 +27,13 @@ from autoencoders.errors import ParameterError, TrainingError
 from autoencoders.training import distributed
 from autoencoders.training.checkpoint import Checkpoint, TrainState
 from autoencoders.training.corruption import Corruption
-from autoencoders.training.runtime import autocast, float32, seeded_global_rng
+from autoencoders.training.runtime import (
+    STATE_FLUSH_EVERY,
+    autocast,
+    float32,
+    seeded_global_rng,
+    zero_tiny_state_,
+)
 
 if TYPE_CHECKING:
     from autoencoders.data.streaming import ScaledArray
@@ -268,6 +274,8 @@ class Trainer:
             if cfg.gradient_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.gradient_clip, foreach=True)
             optimizer.step()
+            if x.device.type == "cpu" and (i + 1) % STATE_FLUSH_EVERY == 0:
+                zero_tiny_state_(optimizer)
             total += loss.detach() * len(xb)
             progress.step()
         return (distributed.all_reduce_sum(total) / (count * world)).item()
