@@ -101,9 +101,9 @@ def zero_tiny_state_(optimizer: torch.optim.Optimizer) -> None:
     by β₁ every step down through float32's subnormal range (below 1.2e-38), where each
     x86 operation on it costs a microcode assist: a 784-2048-512 MNIST denoiser's epochs
     went 7.1, 8.7, 12.0 s with 277 000 subnormal moments in its first layer (7.5, 7.3,
-    7.7 s zeroed, the same loss). An entry
-    under 1e-30 changes no update (Adam divides by √v + 1e-8; SGD's momentum adds it to
-    weights of order 1e-2), and zeroed every 64 steps none ever becomes subnormal.
+    7.7 s zeroed, the same loss). An entry under 1e-30 changes no update (Adam divides by
+    √v + 1e-8; SGD's momentum adds it to weights of order 1e-2), and zeroed every 64 steps
+    none ever becomes subnormal.
     (Flushing subnormals to zero, TensorFlow's default, would do too, but that mode
     belongs to each thread, and PyTorch's worker threads keep theirs.)
     """

@@ -266,7 +266,8 @@ class Trainer:
                 xb, tb = self.augment(xb, tb, rngs["noise"])
             inputs, tb = self._draw(xb, tb, target is x, rngs["noise"])
             loss = self._step_loss(model, inputs, tb, neighbors)
-            factor = lr_factor(cfg.lr_schedule, (epoch - 1) * steps + i, cfg.epochs * steps)
+            step = (epoch - 1) * steps + i  # over the whole run, so a resumed one matches
+            factor = lr_factor(cfg.lr_schedule, step, cfg.epochs * steps)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
                 group["lr"] = base_lr * factor
             optimizer.zero_grad(set_to_none=True)
@@ -274,7 +275,8 @@ class Trainer:
             if cfg.gradient_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.gradient_clip, foreach=True)
             optimizer.step()
-            if x.device.type == "cpu" and (i + 1) % STATE_FLUSH_EVERY == 0:
+            # counted over the run: an epoch of fewer than 64 steps would never reach it
+            if x.device.type == "cpu" and (step + 1) % STATE_FLUSH_EVERY == 0:
                 zero_tiny_state_(optimizer)
             total += loss.detach() * len(xb)
             progress.step()
