@@ -193,6 +193,15 @@ Examples:
     "auto: pca where it applies; random: Glorot-uniform.",
 )
 @click.option(
+    "--refine-code",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    metavar="STEPS",
+    help="Adam steps that refine each code against its own reconstruction when encoding "
+    "(the report's scores, transform, predict): about +0.4 dB on photographs at 30.",
+)
+@click.option(
     "--lr",
     "learning_rate",
     type=click.FloatRange(0, 10, min_open=True),

@@ -278,7 +278,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def transform(self, X) -> np.ndarray:
         """Encode: one flat code per sample, shape (n, code size)."""
         x, _ = self._input(X)
-        codes = self._run(self.module_.encoder, x)
+        codes = self._run(self._inference_model().encoder, x)
         return self._like(X, codes.reshape(len(codes), -1))
 
     def inverse_transform(self, X) -> np.ndarray:
@@ -300,7 +300,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         units: a model trained on uint8 images takes floats in [0, 1] too and answers in
         them."""
         x, output_scaler = self._input(X)
-        decoded = self._run(self.module_.reconstruct, x)
+        decoded = self._run(self._inference_model().reconstruct, x)
         return self._like(X, output_scaler.inverse_transform(decoded))
 
     def score_samples(self, X) -> np.ndarray:
@@ -311,9 +311,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 "score_samples needs a model that reconstructs its input; "
                 "this one maps inputs to targets of another shape"
             )
-        objective = self._objective()
+        objective, model = self._objective(), self._inference_model()
         with seeded_global_rng(self.random_seed_, 0, self.device_):  # a VAE's posterior draw
-            errors = self._run(lambda xb: objective.per_sample(self.module_(xb), xb), x)
+            errors = self._run(lambda xb: objective.per_sample(model(xb), xb), x)
         return -errors.astype(np.float64)
 
     def score(self, X, y=None) -> float:
@@ -337,7 +337,8 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise DataError(f"X has {len(x)} samples but y has {len(target)}; they must match")
         bounded = self._bounded_output()
         corruption = Corruption.parse(noise, clip=bounded) if noise else None
-        reconstruct = lambda xb: torch.from_numpy(self._run(self.module_.reconstruct, xb))  # noqa: E731
+        model = self._inference_model()
+        reconstruct = lambda xb: torch.from_numpy(self._run(model.reconstruct, xb))  # noqa: E731
         batch = self._inference_batch()
         return inference.evaluate(
             reconstruct, x, target, corruption, bounded=bounded, batch=batch, seed=random_state
@@ -392,6 +393,11 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _like(X, output: np.ndarray) -> np.ndarray:
         """float64 out for float64 in (scikit-learn's dtype contract), else float32."""
         return output.astype(np.float64) if getattr(X, "dtype", None) == np.float64 else output
+
+    def _inference_model(self) -> torch.nn.Module:
+        """The network that transform, predict, score and evaluate run (a family may
+        wrap ``module_``): it has ``encoder``, ``reconstruct`` and a forward pass."""
+        return self.module_
 
     def _inference_batch(self) -> int:
         return inference.batch_size(self.model_config_)

@@ -11,6 +11,8 @@ from autoencoders.data.streaming import ScaledArray
 from autoencoders.errors import ParameterError
 from autoencoders.estimators import fitting
 from autoencoders.estimators.base import BaseAutoEncoder
+from autoencoders.estimators.refinement import RefinedCodes
+from autoencoders.models.base import Autoencoder
 from autoencoders.models.config import ACTIVATIONS
 from autoencoders.training import (
     ContractivePenalty,
@@ -30,6 +32,10 @@ from autoencoders.training.objectives import STRUCTURAL
 DEFAULT_SPARSITY = {"sparse": "l1"}
 DEFAULT_SPARSITY_WEIGHT = {"l1": 1e-4, "kl": 0.1}  # l1: Keras's classic l1(10e-5)
 DEFAULT_CONTRACTIVE = {"contractive": 1e-4}
+REFINE_NEEDS_RECONSTRUCTION = (
+    "refine_code fits each code to its own input's reconstruction; a denoising or "
+    "paired model's target is not its input: set refine_code=0"
+)
 
 
 class AutoEncoder(BaseAutoEncoder):
@@ -110,6 +116,14 @@ class AutoEncoder(BaseAutoEncoder):
         on MNIST's 784-32-784 it reaches in 5 epochs the validation BCE the random start
         reaches in 25. ``auto``: ``pca`` for such models whose code is no wider than
         their input and whose output layer is cheap to fit, ``random`` otherwise.
+    refine_code : int
+        Adam steps that refine each code against its own reconstruction when encoding,
+        after the encoder's guess (iterative inference:
+        :mod:`autoencoders.estimators.refinement`); ``transform``, ``predict``,
+        ``score_samples`` and ``evaluate`` use the refined codes. The code keeps its
+        size; each step costs a pass through the decoder and back. On held-out CIFAR-10
+        photos 30 steps add about 0.4 dB to a ``pca-resnet``. 0: the encoder's code.
+        Only for models that reconstruct their input (not denoising or paired ones).
     optimizer, learning_rate, batch_size, epochs, validation_split, early_stopping, \
 lr_schedule, gradient_clip, precision, compile, shuffle, scaling, random_state, device, \
 verbose
@@ -156,6 +170,7 @@ verbose
         "neighbors": [Interval(Real, 0, None, closed="neither"), None],
         "trainer": [StrOptions({"backprop", "recirculation"})],
         "init": [StrOptions({"auto", "pca", "random"})],
+        "refine_code": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -177,6 +192,7 @@ verbose
         neighbors: float | None = None,
         trainer: str = "backprop",
         init: str = "auto",
+        refine_code: int = 0,
         optimizer: str = "adam",
         learning_rate: float | None = None,
         batch_size: int = 256,
@@ -209,6 +225,7 @@ verbose
         self.neighbors = neighbors
         self.trainer = trainer
         self.init = init
+        self.refine_code = refine_code
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -227,6 +244,8 @@ verbose
 
     def _check_settings(self, *, paired: bool, bounded: bool, images: bool) -> None:
         fitting.check_flip(self.flip, images)
+        if self.refine_code and (paired or self.noise):
+            raise ParameterError(REFINE_NEEDS_RECONSTRUCTION)
         if self.loss_ in ("bce", "cb") and self.model == "linear":
             raise ParameterError("model='linear' has no output nonlinearity; use loss='mse'")
         if self.loss_ in STRUCTURAL and not (images and bounded):
@@ -274,6 +293,14 @@ verbose
 
     def _init(self) -> str:
         return self.init
+
+    def _inference_model(self) -> Autoencoder | RefinedCodes:
+        if not self.refine_code:
+            return self.module_
+        if self.noise or self.output_shape_ != self.input_shape_:
+            raise ParameterError(REFINE_NEEDS_RECONSTRUCTION)
+        loss = ReconstructionLoss(self.loss_, self.module_.decoder.output_activation)
+        return RefinedCodes(self.module_, loss, self.refine_code)
 
     def _regularised(self) -> bool:
         return bool(self.noise or self.sparsity_ or self.contractive_)
