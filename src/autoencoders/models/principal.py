@@ -13,8 +13,9 @@ variances, found when the model is fitted (:meth:`PrincipalResidualAutoencoder.i
 and kept fixed; the code is whitened, so each of its units has unit variance. The last
 layers of f and g start at zero, so the untrained model *is* PCA (up to the output's
 clipping to [0, 1]) and training moves it from there. On held-out faces at k = 32 / 64
-/ 128 it reaches 23.90 / 25.84 / 28.59 dB in 6 epochs, where PCA gives 23.14 / 25.18 /
-27.76 (``benchmarks/results/photos-recon-faces.md``).
+/ 128 it reaches 23.91 / 25.88 / 28.59 dB in 6 epochs, and 24.20 / 26.19 / 29.00 with
+its codes refined at encoding (``AutoEncoder(refine_code=30)``), where PCA gives 23.14 /
+25.18 / 27.76 (``benchmarks/results/photos-recon-faces.md``).
 """
 
 from __future__ import annotations
