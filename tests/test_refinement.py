@@ -32,7 +32,8 @@ def test_refined_codes_reconstruct_better_with_the_same_size(digits_model):
     assert codes.shape == plain_codes.shape
     assert not np.allclose(codes, plain_codes)
     error = ((output - X) ** 2).reshape(len(X), -1).mean(1)
-    # Adam on each code lowers the very loss it is measured by: by 13% at 10 steps here.
+    # Adam on each code lowers the very loss it is measured by: by 8–9% here (seeds
+    # 0–4, 1 and 2 threads: ratios 0.914–0.920), so 0.97 leaves a margin.
     assert error.mean() < 0.97 * plain_error
     # Every method sees the same refined codes.
     np.testing.assert_allclose(ae.inverse_transform(codes), output, atol=1e-5)

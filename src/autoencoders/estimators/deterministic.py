@@ -300,8 +300,8 @@ verbose
             return self.module_
         if self.noise or self.output_shape_ != self.input_shape_:
             raise ParameterError(REFINE_NEEDS_RECONSTRUCTION)
-        loss = ReconstructionLoss(self.loss_, self.module_.decoder.output_activation)
-        return RefinedCodes(self.module_, loss, self.refine_code)
+        # the reconstruction term that training lowered and score_samples reports
+        return RefinedCodes(self.module_, self._objective().reconstruction, self.refine_code)
 
     def _regularised(self) -> bool:
         return bool(self.noise or self.sparsity_ or self.contractive_)
