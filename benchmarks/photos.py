@@ -10,10 +10,12 @@ time (this machine, this run). Parts, each written to ``results/photos-<part>.js
                  PCA with that many components
     recon-faces  the faces at 32, 64, 128: the same three
     smile        the smile vector (White, 2016) of a face model on held-out non-smiling
-                 faces against the same arithmetic on pixels: the fraction a smile
-                 classifier (trained here on labelled training faces, its held-out
-                 accuracy reported) calls smiling, and the SSIM of each moved face to
-                 its unmoved self, at several strengths; figure ``photos-smile.png``
+                 faces, plain, focused and kept within the region where the groups'
+                 mean faces differ, against the same arithmetic on pixels (everywhere
+                 and within the region): the fraction a smile classifier (trained here
+                 on labelled training faces, its held-out accuracy reported) calls
+                 smiling, and the SSIM of each moved face to its unmoved self, at
+                 several strengths; figure ``photos-smile.png``
     colour       grey → colour on CIFAR-10: ours (``resnet`` keeping the luminance), the
                  classic conv trained on the same pairs, the grey image itself; PSNR,
                  SSIM, colourfulness (Hasler & Süsstrunk, 2003); ``photos-colour.png``
@@ -36,12 +38,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from _common import RESULTS, command_line, data_dir, machine, write_results
+from photos_smile import (
+    CNNJudge,
+    choose_focus,
+    linear_judge,
+    smile_figure,
+    smile_rows,
+    smile_table,
+    verdicts,
+)
 from sklearn.decomposition import PCA
-from smile_judges import CNNJudge, called_smiling, linear_judge, verdicts
 
 from autoencoders import AutoEncoder
 from autoencoders.data.image_folder import luminance, read_image_folder
-from autoencoders.generation import attribute_vector, shift
+from autoencoders.generation import REGION_QUANTILE, attribute_region, attribute_vector, shift
 from autoencoders.metrics import psnr, ssim
 
 PARTS = ("recon-cifar", "recon-faces", "smile", "colour")
@@ -198,62 +208,6 @@ def run_recon_faces(root, args) -> dict:
     return {"rows": rows, "table": recon_table("Held-out faces (1 215)", rows, "recon-faces")}
 
 
-STRENGTHS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
-SSIM_LEVELS = (0.9, 0.8, 0.7)  # the issue's bar: ≥ 80% called smiling at SSIM ≥ 0.8
-FOCI = (0.0, 1.0, 2.0, 3.0)  # the attribute vector's focus values tried on validation faces
-
-
-def smile_rows(name: str, move, unmoved: np.ndarray, judges: dict) -> list[dict]:
-    """``move(strength)`` gives the moved faces; SSIM is taken against ``unmoved``."""
-    rows = [{"method": name, "strength": 0.0, **called_smiling(judges, unmoved), "ssim": 1.0}]
-    for strength in STRENGTHS:
-        moved = np.clip(move(strength), 0, 1).astype(np.float32)
-        similarity = ssim(torch.from_numpy(moved), torch.from_numpy(unmoved)).mean()
-        rows.append(
-            {
-                "method": name,
-                "strength": strength,
-                **called_smiling(judges, moved),
-                "ssim": float(similarity),
-            }
-        )
-    return rows
-
-
-def smiling_at(rows: list[dict], method: str, level: float) -> float:
-    """The CNN's smiling fraction where the method's SSIM curve crosses ``level``
-    (linear between strengths): the trade-off at one similarity."""
-    curve = [r for r in rows if r["method"] == method]
-    similarity = [r["ssim"] for r in curve][::-1]  # SSIM falls as the strength grows
-    return float(np.interp(level, similarity, [r["smiling_cnn"] for r in curve][::-1]))
-
-
-def smile_table(rows: list[dict], header: str) -> str:
-    lines = [
-        header,
-        "",
-        "| method | strength | called smiling (CNN) | (linear) | SSIM to unmoved |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['method']} | {r['strength']:g} | {r['smiling_cnn']:.3f} "
-        f"| {r['smiling_linear']:.3f} | {r['ssim']:.3f} |"
-        for r in rows
-    ]
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    lines += [
-        "",
-        "Trade-off, called smiling by the CNN where the SSIM to the unmoved face is:",
-        "",
-        "| SSIM | " + " | ".join(methods) + " |",
-        "|---|" + "---|" * len(methods),
-    ]
-    for level in SSIM_LEVELS:
-        cells = " | ".join(f"{smiling_at(rows, m, level):.3f}" for m in methods)
-        lines.append(f"| {level:g} | {cells} |")
-    return "\n".join(lines) + "\n"
-
-
 def run_smile(root, args) -> dict:
     train, smiling, test, test_smiling = faces(root)
     judges = {"cnn": CNNJudge(train, smiling), "linear": linear_judge(train, smiling)}
@@ -267,81 +221,54 @@ def run_smile(root, args) -> dict:
         ),
         train,
     )
-    focus, chosen_by = choose_focus(model, train, smiling, judges)
-    plain = test[test_smiling == 0]
+    plain, without, with_ = test[test_smiling == 0], train[smiling == 0], train[smiling == 1]
     unmoved = model.predict(plain)
+    region = attribute_region(without, with_)
+    pixel_vector = with_.mean(0) - without.mean(0)
+    plain_focus, plain_found = choose_focus(model, train, smiling, judges, regional=False)
+    region_focus, region_found = choose_focus(model, train, smiling, judges, regional=True)
+    moves = {
+        "ours (code)": (0.0, None),
+        f"ours (code, focus {plain_focus:g})": (plain_focus, None),
+        f"ours (code, focus {region_focus:g}, region)": (region_focus, region),
+    }
+    if plain_focus == 0:  # the plain row already is the chosen one
+        del moves["ours (code, focus 0)"]
     rows, vectors = [], {}
-    for name, weight in (("ours (code)", 0.0), (f"ours (code, focus {focus:g})", focus)):
-        vectors[weight] = attribute_vector(
-            model, train[smiling == 0], train[smiling == 1], focus=weight
-        )
+    for name, (focus, where) in moves.items():
+        vector = vectors[focus] = attribute_vector(model, without, with_, focus=focus)
         rows += smile_rows(
-            name, lambda s, v=vectors[weight]: shift(model, plain, v, strength=s), unmoved, judges
+            name,
+            lambda s, v=vector, r=where: shift(model, plain, v, strength=s, region=r),
+            unmoved,
+            judges,
         )
-    pixel_vector = train[smiling == 1].mean(0) - train[smiling == 0].mean(0)
     rows += smile_rows("pixels", lambda s: plain + s * pixel_vector, plain, judges)
-    smile_figure(model, plain[:6], vectors[focus], pixel_vector)  # the chosen focus
+    rows += smile_rows(
+        "pixels (region)", lambda s: plain + s * region * pixel_vector, plain, judges
+    )
+    smile_figure(model, plain[:6], vectors[region_focus], pixel_vector, region)
     header = (
         f"Smile judges, held-out accuracy: a small CNN {accuracy['cnn']:.3f}, logistic "
         f"regression on 128 whitened principal components {accuracy['linear']:.3f} (a linear "
         "pixel judge is moved by the pixel difference itself: the CNN is the fair one). "
         f"Face model: `resnet`, 8×8×2 code, {args.face_epochs} epochs, {seconds:.0f} s. "
-        f"{len(plain)} held-out non-smiling faces. The focus (`attribute_vector(..., "
-        f"focus=F)`) was chosen on a validation tenth of the training faces: {chosen_by}."
+        f"{len(plain)} held-out non-smiling faces. *Region*: the change kept where the "
+        "groups' mean training faces differ (`attribute_region`, its quantile "
+        f"{REGION_QUANTILE:g} chosen on validation faces). The focus "
+        "(`attribute_vector(..., focus=F)`) was chosen on a validation tenth of the "
+        f"training faces, called smiling at SSIM 0.8 for focus {plain_found}; with the "
+        f"region, {region_found}."
     )
     return {
         "judge_accuracy": accuracy,
-        "focus": focus,
+        "focus": {"plain": plain_focus, "region": region_focus},
+        "region_quantile": REGION_QUANTILE,
         "model_seconds": seconds,
         "rows": rows,
         "header": header,
         "table": smile_table(rows, header),
     }
-
-
-def choose_focus(model, train, smiling, judges) -> tuple[float, str]:
-    """The attribute vector's ``focus`` that the CNN calls smiling most often at SSIM 0.8,
-    on a seeded tenth of the training faces (non-smiling ones moved by a vector from the
-    other nine tenths): held-out faces play no part in the choice."""
-    order = np.random.default_rng(1).permutation(len(train))
-    val, fit = order[: len(train) // 10], order[len(train) // 10 :]
-    plain = train[val][smiling[val] == 0]
-    unmoved = model.predict(plain)
-    found = {}
-    for focus in FOCI:
-        vector = attribute_vector(
-            model, train[fit][smiling[fit] == 0], train[fit][smiling[fit] == 1], focus=focus
-        )
-        rows = smile_rows(
-            "v", lambda s, v=vector: shift(model, plain, v, strength=s), unmoved, judges
-        )
-        found[focus] = smiling_at(rows, "v", 0.8)
-    best = max(found, key=found.get)
-    summary = ", ".join(f"{f:g} → {v:.3f}" for f, v in found.items())
-    return best, f"called smiling at SSIM 0.8 for focus {summary}"
-
-
-def smile_figure(model, plain: np.ndarray, vector, pixel_vector) -> None:
-    strengths = (0.0, *STRENGTHS)
-    ours = [model.predict(plain)] + [shift(model, plain, vector, strength=s) for s in STRENGTHS]
-    pixels = [plain + s * pixel_vector for s in strengths]
-    fig, axes = plt.subplots(
-        2 * len(plain), len(strengths), figsize=(1.3 * len(strengths), 2.6 * len(plain))
-    )
-    for j, strength in enumerate(strengths):
-        axes[0, j].set_title(f"{strength:g}", fontsize=9)
-        for i in range(len(plain)):
-            for k, row in enumerate((ours, pixels)):
-                axis = axes[2 * i + k, j]
-                axis.imshow(np.clip(row[j][i, 0], 0, 1), cmap="gray", vmin=0, vmax=1)
-                axis.set_xticks([])
-                axis.set_yticks([])
-                if j == 0:
-                    axis.set_ylabel("code" if k == 0 else "pixels", fontsize=8)
-    fig.suptitle("smile vector at increasing strength", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "photos-smile.png", dpi=90)
-    plt.close(fig)
 
 
 def colourfulness(rgb: np.ndarray) -> float:

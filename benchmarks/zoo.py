@@ -32,7 +32,7 @@ from autoencoders import AutoEncoder, VariationalAutoEncoder, zoo
 from autoencoders.compression import ImageCodec
 from autoencoders.data import load_dataset
 from autoencoders.data.image_folder import luminance, read_image_folder
-from autoencoders.generation import attribute_vector
+from autoencoders.generation import attribute_region, attribute_vector
 
 PHOTOS = {"batch_size": 64, "learning_rate": 2e-3, "loss": "mse", "random_state": 0}
 SHOWN = {  # the metrics a card lists, per task
@@ -115,9 +115,10 @@ def cifar(root: Path) -> Data:
 
 
 def smile_vector(model, data: Data) -> dict[str, np.ndarray]:
-    smiling = data.train_labels
-    vector = attribute_vector(model, data.train[smiling == 0], data.train[smiling == 1])
-    return {"smile": vector.astype(np.float32)}
+    """The smile vector and the region where smiling and non-smiling faces differ."""
+    without, with_ = data.train[data.train_labels == 0], data.train[data.train_labels == 1]
+    vector = attribute_vector(model, without, with_)
+    return {"smile": vector.astype(np.float32), "smile_region": attribute_region(without, with_)}
 
 
 SPECS = {

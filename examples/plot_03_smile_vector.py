@@ -6,13 +6,15 @@ White (2016, "Sampling Generative Networks") takes the mean code of smiling face
 the mean code of non-smiling ones and adds it, with a strength, to the code of any face.
 The zoo's ``faces`` model is a residual autoencoder with an 8 × 8 × 2 code trained on
 11 000 face photographs (SMILEsmileD, 64 × 64 grey); its smile vector was measured on
-the same training faces. These faces were held out of both. The same from the command
+the same training faces, with the *region* where smiling and non-smiling faces differ on
+average (the mouth and cheeks): the move is kept there, and the rest of each face stays
+its unmoved reconstruction. These faces were held out of both. The same from the command
 line, on a model of your own::
 
     autoencoders train smiles/ --model resnet --code-channels 2 --filters 32,64,96 \\
         --holdout 0.1 --epochs 8 --out runs/faces
     autoencoders arithmetic runs/faces smiles/ --without not_smiling --with smiling \\
-        --strength 0,1,2,3 -o smile.png
+        --strength 0,1,2,3 --region -o smile.png
 """
 
 import matplotlib.pyplot as plt
@@ -21,7 +23,9 @@ import numpy as np
 from autoencoders import generation, zoo
 
 faces = zoo.load("faces")
-smile = zoo.extras("faces")["smile"]  # mean smiling code - mean non-smiling code
+extras = zoo.extras("faces")
+smile = extras["smile"]  # mean smiling code - mean non-smiling code
+region = extras["smile_region"]  # where the mean smiling and non-smiling faces differ
 sample = zoo.sample("faces")
 plain = sample["X"][sample["y"] == 0][:5]  # held-out faces that do not smile
 print("code shape:", faces.code_shape_, "smile vector:", smile.shape)
@@ -30,7 +34,7 @@ print("code shape:", faces.code_shape_, "smile vector:", smile.shape)
 # Each row is one face; the columns add the smile vector at strength 0 (the face as the
 # model reconstructs it), 1, 2 and 3.
 strengths = [0.0, 1.0, 2.0, 3.0]
-moved = [generation.shift(faces, plain, smile, strength=s) for s in strengths]
+moved = [generation.shift(faces, plain, smile, strength=s, region=region) for s in strengths]
 fig, axes = plt.subplots(len(plain), len(strengths) + 1, figsize=(6.5, 1.4 * len(plain)))
 for i in range(len(plain)):
     row = [plain[i], *(m[i] for m in moved)]

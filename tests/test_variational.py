@@ -236,6 +236,30 @@ def test_interpolation_traversal_and_arithmetic(vae2d, digits):
         generation.traverse(vae2d, X[0], units=[9])
 
 
+def test_a_region_keeps_the_change_where_the_groups_differ(vae2d, digits):
+    X, y = digits[1].X, digits[1].y
+    without, with_ = X[y == 1], X[y == 7]
+    region = generation.attribute_region(without, with_, quantile=0.9)
+    difference = np.abs(with_.mean(0) - without.mean(0))
+    assert region.shape == X.shape[1:] and region.min() >= 0 and region.max() == 1
+    assert np.mean(region == 1) == pytest.approx(0.1, abs=0.05)  # the top tenth
+    assert region[difference == difference.max()] == 1
+    assert np.all(region[difference == 0] == 0)
+    vector = generation.attribute_vector(vae2d, without, with_)
+    unmoved, moved = vae2d.predict(X[:3]), generation.shift(vae2d, X[:3], vector)
+    kept = generation.shift(vae2d, X[:3], vector, region=region)
+    np.testing.assert_allclose(kept, unmoved + region * (moved - unmoved), atol=1e-6)
+    assert np.abs(kept - unmoved).max() > 0.01  # the move shows, but only in the region
+    with pytest.raises(DataError, match="region has shape"):
+        generation.shift(vae2d, X[:3], vector, region=region[:, :4])
+    with pytest.raises(ParameterError, match="quantile must be"):
+        generation.attribute_region(without, with_, quantile=0)
+    with pytest.raises(DataError, match="mean inputs are the same"):
+        generation.attribute_region(without, without)
+    with pytest.raises(DataError, match="'with' group is empty"):
+        generation.attribute_region(without, with_[:0])
+
+
 def test_manifold_needs_a_2d_code(digits):
     dense = AutoEncoder("dense", latent_dim=3, epochs=1, random_state=0).fit(digits[0].X[:100])
     with pytest.raises(ParameterError, match="2-D code"):
@@ -317,6 +341,17 @@ def test_generation_commands(tmp_path, capsys):
         moved[:, 0], VariationalAutoEncoder.load(run_dir).predict(ones), atol=1e-5
     )
     assert not np.allclose(moved[:, 2], moved[:, 0])
+    code, _, err = run(
+        [*commands["strengths.png"][:-1], "0,2", "--region", "-o", tmp_path / "region.npy"],
+        capsys,
+    )
+    assert code == 0, err
+    kept = np.load(tmp_path / "region.npy").reshape(3, 2, 1, 8, 8)
+    region = generation.attribute_region(test.X[test.y == 1], test.X[test.y == 7])
+    np.testing.assert_allclose(kept[:, 0], moved[:, 0], atol=1e-5)
+    np.testing.assert_allclose(
+        kept[:, 1], moved[:, 0] + region * (moved[:, 2] - moved[:, 0]), atol=1e-5
+    )
     code, _, err = run([*commands["strengths.png"][:-1], "1,x", "-o", tmp_path / "s.png"], capsys)
     assert_one_line_error(code, err, "not a comma-separated list of numbers")
     code, _, err = run(

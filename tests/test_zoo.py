@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autoencoders import estimators, zoo
+from autoencoders import estimators, generation, zoo
 from autoencoders.errors import ModelFileError
 from tests.test_cli import assert_one_line_error, run
 
@@ -41,11 +41,18 @@ def test_loading_through_the_zoo_prefix_is_the_same_model():
     assert direct.shape == (8, 32)
 
 
-def test_face_model_ships_its_smile_vector():
-    smile = zoo.extras("faces")["smile"]
+def test_face_model_ships_its_smile_vector_and_region():
+    extras = zoo.extras("faces")
+    smile, region = extras["smile"], extras["smile_region"]
     faces = zoo.load("faces")
     assert smile.shape == (int(np.prod(faces.code_shape_)),)
     assert np.isfinite(smile).all() and np.linalg.norm(smile) > 0
+    assert region.shape == faces.output_shape_ and 0 <= region.min() < region.max() == 1
+    plain = zoo.sample("faces")["X"][:2]
+    kept = generation.shift(faces, plain, smile, strength=2, region=region)
+    unmoved = faces.predict(plain)
+    outside = region < 0.05  # far from the mouth, the face stays its reconstruction
+    assert np.abs(kept - unmoved)[:, outside].max() < 0.05 * np.abs(kept - unmoved).max()
     assert zoo.extras("mnist-dense") == {}
 
 

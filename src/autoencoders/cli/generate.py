@@ -158,7 +158,7 @@ def traverse(run, data, index, units, span, steps, output, split, **options) -> 
 Examples:
   autoencoders arithmetic runs/vae mnist --without 1 --with 7 --apply-to 1 -o shifted.png
   autoencoders arithmetic runs/faces smiles/ --without not_smiling --with smiling \\
-      --strength 0,1,2,3 -n 6 -o smiles.png
+      --strength 0,1,2,3 -n 6 --focus 1 --region -o smiles.png
 """
 )
 @RUN
@@ -185,11 +185,17 @@ Examples:
     help="Weight each code element by its effect size to this power (0: the plain "
     "difference); moves only what tells the groups apart.",
 )
+@click.option(
+    "--region",
+    is_flag=True,
+    help="Keep the change where the two groups' mean inputs differ most (the mouth, for "
+    "smiling); elsewhere the output stays the unmoved reconstruction.",
+)
 @OUTPUT
 @SPLIT
 @data_options
 def arithmetic(
-    run, data, without, with_, apply_to, count, strengths, focus, output, split, **options
+    run, data, without, with_, apply_to, count, strengths, focus, region, output, split, **options
 ) -> None:
     """Latent arithmetic: move samples by the mean code of one labelled group minus another's."""
     estimator = load_model(run)
@@ -203,14 +209,17 @@ def arithmetic(
     vector = generation.attribute_vector(
         estimator, groups["--without"], groups["--with"], focus=focus
     )
+    where = generation.attribute_region(groups["--without"], groups["--with"]) if region else None
     chosen = targets[:count]
     title = f"+ (mean code of {with_} − mean code of {without})"
     if len(strengths) > 1:
-        moved = [generation.shift(estimator, chosen, vector, strength=s) for s in strengths]
+        moved = [
+            generation.shift(estimator, chosen, vector, strength=s, region=where) for s in strengths
+        ]
         title += " × " + ", ".join(f"{s:g}" for s in strengths)
         _write(estimator, np.stack(moved, axis=1), output, title)
         return
-    moved = generation.shift(estimator, chosen, vector, strength=strengths[0])
+    moved = generation.shift(estimator, chosen, vector, strength=strengths[0], region=where)
     grid = np.stack([estimator.predict(chosen), moved])
     _write(estimator, grid, output, title, row_labels=["reconstruction", "moved"])
 
