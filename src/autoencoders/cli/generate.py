@@ -213,10 +213,18 @@ def arithmetic(
     chosen = targets[:count]
     title = f"+ (mean code of {with_} − mean code of {without})"
     if len(strengths) > 1:
+        title += " × " + ", ".join(f"{s:g}" for s in strengths)
+    details = []
+    if focus:
+        details.append(f"focus {focus:g}")
+    if region:
+        details.append("within the region")
+    if details:
+        title += f" ({', '.join(details)})"
+    if len(strengths) > 1:
         moved = [
             generation.shift(estimator, chosen, vector, strength=s, region=where) for s in strengths
         ]
-        title += " × " + ", ".join(f"{s:g}" for s in strengths)
         _write(estimator, np.stack(moved, axis=1), output, title)
         return
     moved = generation.shift(estimator, chosen, vector, strength=strengths[0], region=where)
