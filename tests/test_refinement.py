@@ -74,6 +74,16 @@ def test_models_whose_target_is_not_their_input_refuse_it(settings, y):
         ae.fit(X, X[::-1].copy() if y else None)
 
 
+def test_refinement_set_after_a_paired_fit_is_refused_too(tmp_path):
+    X = load_dataset("digits").X[:64]
+    ae = AutoEncoder("dense", latent_dim=4, epochs=1, random_state=0).fit(X, X[::-1].copy())
+    loaded = AutoEncoder.load(ae.save(tmp_path / "paired"))
+    for estimator in (ae, loaded):  # same shapes in and out: only the fit knows it was paired
+        estimator.set_params(refine_code=5)
+        with pytest.raises(ParameterError, match="refine_code"):
+            estimator.predict(X)
+
+
 def test_command_line_option(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "digits", "--model", "deep", "--epochs", "1", "--refine-code", "5"]

@@ -100,6 +100,7 @@ def estimator_config(estimator) -> dict:
         },
         "fitted": {
             "loss": estimator.loss_,
+            "paired": estimator.paired_,
             "random_seed": estimator.random_seed_,
             "epochs_run": len(estimator.history_),
             "stop_reason": estimator.stop_reason_,
@@ -275,6 +276,12 @@ def restore(estimator, saved: SavedEstimator, device: torch.device) -> None:
     estimator.model_config_ = saved.model_config
     estimator.input_scaler_, estimator.target_scaler_ = saved.scalers
     estimator.loss_ = saved.fitted["loss"]
+    # files saved before "paired" was recorded: a target of another shape is what tells
+    estimator.paired_ = bool(
+        saved.fitted.get(
+            "paired", saved.model_config.output_shape != saved.model_config.input_shape
+        )
+    )
     estimator.random_seed_ = saved.fitted.get("random_seed")
     estimator.stop_reason_ = saved.fitted.get("stop_reason", "completed")
     estimator.corruption_ = None

@@ -167,6 +167,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.random_seed_ = seed
         self.device_ = resolve_device(self.device)
 
+        self.paired_ = paired  # trained toward a y of its own, not to reconstruct X
         self.input_scaler_ = self._fit_scaler(X)
         self.target_scaler_ = self._fit_scaler(target) if paired else self.input_scaler_
         bounded = self.target_scaler_.kind == "minmax"

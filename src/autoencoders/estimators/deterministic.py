@@ -298,7 +298,7 @@ verbose
     def _inference_model(self) -> Autoencoder | RefinedCodes:
         if not self.refine_code:
             return self.module_
-        if self.noise or self.output_shape_ != self.input_shape_:
+        if self.noise or self.paired_:
             raise ParameterError(REFINE_NEEDS_RECONSTRUCTION)
         # the reconstruction term that training lowered and score_samples reports
         return RefinedCodes(self.module_, self._objective().reconstruction, self.refine_code)
