@@ -40,7 +40,7 @@ import torch
 from _common import RESULTS, command_line, data_dir, machine, write_results
 from photos_smile import (
     CNNJudge,
-    choose_focus,
+    choose_foci,
     linear_judge,
     smile_figure,
     smile_rows,
@@ -226,8 +226,8 @@ def run_smile(root, args) -> dict:
     unmoved = model.predict(plain)
     region = attribute_region(without, with_)
     pixel_vector = with_.mean(0) - without.mean(0)
-    plain_focus, plain_found = choose_focus(model, train, smiling, judges, regional=False)
-    region_focus, region_found = choose_focus(model, train, smiling, judges, regional=True)
+    chosen = choose_foci(model, train, smiling, judges)
+    (plain_focus, plain_found), (region_focus, region_found) = chosen[False], chosen[True]
     moves = {
         "ours (code)": (0.0, None),
         f"ours (code, focus {plain_focus:g})": (plain_focus, None),
